@@ -1,0 +1,27 @@
+"""Exception families raised at the boundaries (files, checkpoints, configs).
+
+The CLI turns every :class:`CTBridgeError` into a one-line message and exit code 2, so each
+message names the file and the problem and nothing else is needed to understand it.
+"""
+
+from __future__ import annotations
+
+
+class CTBridgeError(Exception):
+    """Base class of all errors the CLI reports as one line."""
+
+
+class InvalidScanError(CTBridgeError):
+    """A file or folder that cannot be read as one CT volume in HU."""
+
+
+class CheckpointError(CTBridgeError):
+    """A model checkpoint that is missing, corrupt, unsafe (pickle) or incompatible."""
+
+
+class ConfigError(CTBridgeError):
+    """A configuration file or override that does not validate."""
+
+
+class DataError(CTBridgeError):
+    """A data folder whose layout or content does not fit the command."""

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import ctbridge
+from ctbridge.cli import main
+from ctbridge.io import write_scan
+from tests.conftest import make_scan
+
+
+def test_version_and_help_in_a_real_process():
+    out = subprocess.run([sys.executable, "-m", "ctbridge.cli", "--version"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"ctbridge {ctbridge.__version__}"
+    help_text = subprocess.run([sys.executable, "-m", "ctbridge.cli", "--help"],
+                               capture_output=True, text=True, check=True).stdout
+    for command in ("info", "convert"):
+        assert command in help_text
+
+
+def test_info_reports_geometry_and_hu(tmp_path, capsys):
+    path = write_scan(make_scan(shape=(4, 10, 12), spacing=(0.7, 0.8, 2.5)), tmp_path / "a.nii.gz")
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "4 x 10 x 12" in out
+    assert "0.7, 0.8, 2.5" in out
+    assert "orientation            LPS" in out
+    assert "-1024 /" in out and "/ 2999" in out
+
+
+def test_convert_nifti_to_dicom_and_back(tmp_path, capsys):
+    scan = make_scan()
+    src = write_scan(scan, tmp_path / "a.nii.gz")
+    assert main(["convert", str(src), str(tmp_path / "series")]) == 0
+    assert main(["convert", str(tmp_path / "series"), str(tmp_path / "b.nii.gz"), "--int16"]) == 0
+    assert main(["info", str(tmp_path / "b.nii.gz")]) == 0
+    assert "6 x 20 x 24" in capsys.readouterr().out
+
+
+def test_usage_error_exit_code_2(capsys):
+    assert main(["convert"]) == 2
