@@ -1,0 +1,106 @@
+"""Find the training scans of each domain on disk.
+
+Two layouts are accepted:
+
+* a phantom folder (``dataset.json`` with ``"phases"``, ``<phase>/patient_XXX.nii.gz``): each
+  domain maps to a phase, and patients are split so that no patient appears in two domains
+  (the data are then truly unpaired, as real data are);
+* a folder per domain (``DATA/<domain>/`` holding NIfTI files or DICOM series folders).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ctbridge.errors import DataError
+from ctbridge.io.nifti import is_nifti
+
+
+def is_phantom_folder(root: Path) -> bool:
+    meta = root / "dataset.json"
+    if not meta.is_file():
+        return False
+    try:
+        return "phases" in json.loads(meta.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{meta}: not valid JSON ({exc})") from None
+
+
+def list_scans(folder: Path) -> list[Path]:
+    """NIfTI files and DICOM series folders directly inside ``folder``, sorted by name."""
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder")
+    scans = [p for p in sorted(folder.iterdir())
+             if (p.is_file() and is_nifti(p)) or (p.is_dir() and not p.name.startswith("."))
+             or (p.is_file() and p.suffix.lower() == ".dcm")]
+    return scans
+
+
+def phantom_patients(root: Path, phase: str) -> list[str]:
+    folder = root / phase
+    if not folder.is_dir():
+        available = json.loads((root / "dataset.json").read_text()).get("phases", [])
+        raise DataError(f"{root}: phase {phase!r} not in this phantom (phases: {available})")
+    return [p.name for p in list_scans(folder)]
+
+
+def split_patients(names: Sequence[str], n_groups: int, seed: int) -> list[list[str]]:
+    """Shuffle ``names`` with ``seed`` and deal them round-robin into ``n_groups`` disjoint groups."""
+    order = np.random.default_rng(seed).permutation(len(names))
+    groups: list[list[str]] = [[] for _ in range(n_groups)]
+    for i, idx in enumerate(order):
+        groups[i % n_groups].append(names[idx])
+    return [sorted(g) for g in groups]
+
+
+def domain_scans(
+    root: str | Path,
+    domains: Sequence[str],
+    *,
+    phase_of: Mapping[str, str] | None = None,
+    exclude: Sequence[str] = (),
+    seed: int = 0,
+) -> dict[str, list[Path]]:
+    """Paths of the training scans of each domain.
+
+    Args:
+        root: phantom folder or folder with one sub-folder per domain.
+        domains: domain names, e.g. ``["nc", "ce"]``.
+        phase_of: phantom only: domain -> phantom phase (``{"ce": "arterial"}``); a domain not
+            listed is taken to be a phase of the same name.
+        exclude: phantom only: patient file names kept out of training (held-out test patients).
+        seed: phantom only: seed of the patient split between domains.
+
+    Raises:
+        DataError: a domain without scans, or a layout that fits neither form.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder")
+    phase_of = dict(phase_of or {})
+    if is_phantom_folder(root):
+        phases = [phase_of.get(d, d) for d in domains]
+        common = set(phantom_patients(root, phases[0]))
+        for phase in phases[1:]:
+            common &= set(phantom_patients(root, phase))
+        names = sorted(common - set(exclude))
+        if len(names) < len(domains):
+            raise DataError(f"{root}: {len(names)} patients for {len(domains)} domains; an "
+                            "unpaired split needs at least one patient per domain")
+        groups = split_patients(names, len(domains), seed)
+        return {d: [root / ph / n for n in g] for d, ph, g in zip(domains, phases, groups)}
+    result: dict[str, list[Path]] = {}
+    for domain in domains:
+        folder = root / domain
+        if not folder.is_dir():
+            raise DataError(f"{root}: expected a phantom folder (dataset.json) or one folder per "
+                            f"domain; {folder.name}/ is missing")
+        scans = list_scans(folder)
+        if not scans:
+            raise DataError(f"{folder}: no NIfTI files or DICOM series")
+        result[domain] = scans
+    return result
