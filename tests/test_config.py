@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from ctbridge.config import load_config, parse_overrides, save_config
+from ctbridge.errors import ConfigError
+
+
+class Inner(BaseModel):
+    width: float = 1.0
+    domains: list[str] = ["nc", "ce"]
+
+
+class Outer(BaseModel):
+    inner: Inner = Inner()
+    steps: int = 10
+
+
+def test_yaml_preset_and_overrides_apply_in_order(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("steps: 5\ninner: {width: 0.5}\npresets:\n  small: {inner.width: 0.25, steps: 3}\n")
+    assert load_config(Outer, path).inner.width == 0.5
+    cfg = load_config(Outer, path, preset="small", overrides=["steps=7", "inner.domains=[a, b, c]"])
+    assert (cfg.inner.width, cfg.steps, cfg.inner.domains) == (0.25, 7, ["a", "b", "c"])
+
+
+def test_errors_name_the_file_and_field(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("steps: many\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: steps: Input should be a valid integer"):
+        load_config(Outer, path)
+    with pytest.raises(ConfigError, match="no preset 'big'"):
+        load_config(Outer, None, preset="big")
+    with pytest.raises(ConfigError, match="expected key=value"):
+        parse_overrides(["steps"])
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(Outer, tmp_path / "missing.yaml")
+
+
+def test_saved_config_loads_back_equal(tmp_path):
+    cfg = Outer(steps=3, inner=Inner(width=0.125))
+    assert load_config(Outer, save_config(cfg, tmp_path / "used.yaml")) == cfg
