@@ -85,6 +85,65 @@ def convert(
     typer.echo(f"wrote {output} ({' x '.join(map(str, scan.shape))} voxels)")
 
 
+@app.command()
+def train(
+    config: Annotated[Path, typer.Option(help="Training config YAML (configs/*.yaml).")],
+    data: Annotated[Path, typer.Option(help="Phantom folder, or a folder per domain.")],
+    out: Annotated[Path, typer.Option(help="Run folder (created).")],
+    preset: Annotated[str | None, typer.Option(help="Preset in the config, e.g. cpu-small.")
+                      ] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a config field: key=value (repeatable), e.g. optim.steps=200.")
+                    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoints/latest.")] = False,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto.")] = None,
+    precision: Annotated[str | None, typer.Option(help="fp32 or bf16 (autocast).")] = None,
+) -> None:
+    """Train GMM-UNIT, UNIT or CycleGAN (the config's model.kind) on unpaired scans.
+
+    Runs data-parallel when launched with `torchrun --nproc_per_node N -m ctbridge.cli train ...`.
+    """
+    from ctbridge.config import load_config
+    from ctbridge.training.config import TrainConfig
+    from ctbridge.training.trainer import Trainer
+
+    overrides = list(set_ or [])
+    if device:
+        overrides.append(f"device={device}")
+    if precision:
+        overrides.append(f"precision={precision}")
+    cfg = load_config(TrainConfig, config, preset=preset, overrides=overrides)
+    latest = Trainer(cfg, data, out, resume=resume).run()
+    typer.echo(f"checkpoint: {latest}")
+
+
+@app.command()
+def translate(
+    input: Annotated[Path, typer.Argument(help="Scan (NIfTI, DICOM) or a folder of scans.")],
+    output: Annotated[Path, typer.Argument(help="Output scan, or folder when INPUT is one.")],
+    model: Annotated[Path, typer.Option(help="Run folder or checkpoint folder.")],
+    to: Annotated[str, typer.Option("--to", help="Target domain, e.g. ce or nc.")],
+    from_: Annotated[str | None, typer.Option(
+        "--from", help="Source domain (needed only for models with > 2 domains).")] = None,
+    mode: Annotated[str, typer.Option(help="window (sliding, blended) or full (whole slice).")
+                    ] = "window",
+    overlap: Annotated[float, typer.Option(help="Window overlap in [0, 1).")] = 0.5,
+    batch: Annotated[int, typer.Option(help="Slices per batch.")] = 16,
+    samples: Annotated[int, typer.Option(
+        help="Latent samples for an uncertainty (std) map; 0 = deterministic only.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
+) -> None:
+    """Translate scans to another phase, in HU and in the input's geometry."""
+    from ctbridge.inference.run import translate_paths
+
+    if mode not in ("window", "full"):
+        raise typer.BadParameter("--mode must be window or full")
+    if not 0 <= overlap < 1:
+        raise typer.BadParameter("--overlap must be in [0, 1)")
+    translate_paths(input, output, model=model, target=to, source=from_, mode=mode,
+                    overlap=overlap, batch=batch, samples=samples, device=device)
+
+
 def _register_optional_commands() -> None:
     """Commands whose modules live beside this one; each registers itself if present."""
     try:

@@ -1,0 +1,119 @@
+"""The interface every translation model implements, so that one trainer drives them all.
+
+A batch is ``{domain_name: tensor (B, C, H, W)}`` in model range, one tensor per domain, cut at
+the same (row, col) of scans from different patients. The trainer alternates::
+
+    d = model.discriminator_losses(batch); d["total"].backward(); opt_d.step()
+    g = model.generator_losses(batch);     g["total"].backward(); opt_g.step()
+    log(d, g, model.stats())
+
+Loss dicts hold ``'total'`` (the weighted sum that is optimised) and named, *unweighted* parts
+for logging. Randomness (latent samples, the CycleGAN image pool) uses torch's global RNG, and
+stateful parts live in persistent buffers, so a checkpoint of ``state_dict`` and
+``torch.get_rng_state()`` resumes bit for bit on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+
+import torch
+from torch import nn
+
+from ctbridge.models.config import ModelConfig
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """Build the graph without gradients for ``module``'s parameters (the discriminators during
+    the generator step: saves their weight gradients, which the G optimiser never uses)."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+class TranslationModel(nn.Module):
+    """Base class: domain bookkeeping and the methods the trainer calls.
+
+    Args:
+        config: the validated model config.
+
+    Attributes:
+        config: the config it was built from.
+        domains: domain names, in config order.
+        downsampling: number of 2x downsamplings; inputs need H, W divisible by
+            ``2 ** downsampling``.
+    """
+
+    downsampling: int = 0
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.domains: list[str] = list(config.domains)
+
+    # ----------------------------------------------------------------------------- helpers
+    def domain_index(self, name: str) -> int:
+        """Position of ``name`` in :attr:`domains`; ``KeyError`` naming the known ones."""
+        try:
+            return self.domains.index(name)
+        except ValueError:
+            raise KeyError(f"unknown domain {name!r}; this model has {self.domains}") from None
+
+    def pairs(self) -> Iterator[tuple[str, str]]:
+        """Every ordered pair (source, target) of different domains."""
+        for src in self.domains:
+            for dst in self.domains:
+                if src != dst:
+                    yield src, dst
+
+    def check_batch(self, batch: Mapping[str, torch.Tensor]) -> None:
+        """Every domain present, 4-D, spatial size a multiple of ``2 ** downsampling``."""
+        missing = [d for d in self.domains if d not in batch]
+        if missing:
+            raise KeyError(f"batch lacks domains {missing}; has {sorted(batch)}")
+        m = 2 ** self.downsampling
+        for d in self.domains:
+            x = batch[d]
+            if x.ndim != 4 or x.shape[-1] % m or x.shape[-2] % m:
+                raise ValueError(f"batch[{d!r}] has shape {tuple(x.shape)}; expected "
+                                 f"(B, C, H, W) with H and W divisible by {m}")
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """``x`` is (B, C, H, W) with H, W divisible by ``2 ** downsampling``."""
+        m = 2 ** self.downsampling
+        if x.ndim != 4 or x.shape[-1] % m or x.shape[-2] % m:
+            raise ValueError(f"input has shape {tuple(x.shape)}; expected (B, C, H, W) with H "
+                             f"and W divisible by {m} (pad first)")
+
+    # ----------------------------------------------------------------------------- interface
+    def generator_parameters(self) -> list[nn.Parameter]:
+        """Everything the generator optimiser updates (encoders, latent, generators)."""
+        raise NotImplementedError
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        """Everything the discriminator optimiser updates."""
+        raise NotImplementedError
+
+    def discriminator_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """D losses on real images and on fakes made here without gradient; ``'total'`` + parts."""
+        raise NotImplementedError
+
+    def generator_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Encoder/generator losses; ``'total'`` + unweighted parts."""
+        raise NotImplementedError
+
+    def translate(self, x: torch.Tensor, source: str, target: str, *,
+                  sample: bool = False) -> torch.Tensor:
+        """(B, C, H, W) in ``source``'s model range -> the same in ``target``'s."""
+        raise NotImplementedError
+
+    def stats(self) -> dict[str, float]:
+        """Scalars worth logging besides the losses (same keys every step)."""
+        return {}

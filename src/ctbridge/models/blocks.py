@@ -1,0 +1,142 @@
+"""Building blocks shared by every network: norm/activation factories, conv-norm-act,
+resize-convolution upsampling, residual blocks, weight initialisation.
+
+Upsampling is always nearest-neighbour resize followed by a convolution (Odena et al. 2016,
+"Deconvolution and checkerboard artifacts"): a transposed convolution's uneven kernel overlap
+paints a checkerboard, and a periodic pattern of a few pixels is exactly what must not appear
+next to a 2-pixel calcified plaque.
+
+Example:
+    >>> import torch
+    >>> block = ConvNormAct(1, 8, kernel_size=3, norm="instance", act="lrelu")
+    >>> block(torch.zeros(2, 1, 32, 32)).shape
+    torch.Size([2, 8, 32, 32])
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+NormKind = Literal["none", "batch", "instance", "group"]
+ActKind = Literal["none", "relu", "lrelu", "tanh"]
+PadKind = Literal["zeros", "reflect", "replicate"]
+
+
+def make_norm(kind: NormKind, channels: int) -> nn.Module:
+    """A 2-D normalisation layer by name (``'none'`` gives an identity).
+
+    Instance norm has learnable affine parameters; group norm uses up to 32 groups that divide
+    ``channels`` (so it works at tiny widths).
+    """
+    if kind == "none":
+        return nn.Identity()
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "group":
+        groups = next(g for g in (32, 16, 8, 4, 2, 1) if channels % g == 0)
+        return nn.GroupNorm(groups, channels)
+    raise ValueError(f"unknown norm {kind!r}")
+
+
+def make_act(kind: ActKind) -> nn.Module:
+    """An activation by name; ``'lrelu'`` has slope 0.2 (UNIT, PatchGAN)."""
+    if kind == "none":
+        return nn.Identity()
+    if kind == "relu":
+        return nn.ReLU(inplace=True)
+    if kind == "lrelu":
+        return nn.LeakyReLU(0.2, inplace=True)
+    if kind == "tanh":
+        return nn.Tanh()
+    raise ValueError(f"unknown activation {kind!r}")
+
+
+def scaled(channels: int, width: float) -> int:
+    """``channels * width`` rounded, at least 1 (the width multiplier of every network)."""
+    return max(1, int(round(channels * width)))
+
+
+class ConvNormAct(nn.Sequential):
+    """Conv2d -> norm -> activation with 'same' padding for odd kernels.
+
+    The convolution has a bias only when no normalisation follows (a norm's shift makes it
+    redundant).
+
+    Args:
+        in_channels: input channels.
+        out_channels: output channels.
+        kernel_size: odd for 'same' output size at stride 1.
+        stride: 2 halves H and W.
+        norm: normalisation after the convolution.
+        act: activation after the normalisation.
+        padding: explicit padding (default ``kernel_size // 2``).
+        padding_mode: 'zeros', 'reflect' (CycleGAN) or 'replicate'.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, *,
+                 stride: int = 1, norm: NormKind = "none", act: ActKind = "relu",
+                 padding: int | None = None, padding_mode: PadKind = "zeros") -> None:
+        pad = kernel_size // 2 if padding is None else padding
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=pad,
+                      bias=norm == "none", padding_mode=padding_mode),
+            make_norm(norm, out_channels),
+            make_act(act),
+        )
+
+
+class ResizeConv(nn.Sequential):
+    """2x nearest-neighbour upsampling then a ConvNormAct: upsampling without checkerboards."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, *,
+                 norm: NormKind = "none", act: ActKind = "relu",
+                 padding_mode: PadKind = "zeros") -> None:
+        super().__init__(
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            ConvNormAct(in_channels, out_channels, kernel_size, norm=norm, act=act,
+                        padding_mode=padding_mode),
+        )
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 ConvNormAct with a skip connection (CycleGAN's ResNet block, He et al. 2016).
+
+    The second convolution has no activation, as in the CycleGAN reference architecture.
+    """
+
+    def __init__(self, channels: int, *, norm: NormKind = "instance", act: ActKind = "relu",
+                 padding_mode: PadKind = "reflect") -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            ConvNormAct(channels, channels, 3, norm=norm, act=act, padding_mode=padding_mode),
+            ConvNormAct(channels, channels, 3, norm=norm, act="none", padding_mode=padding_mode),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)  # (B, C, H, W)
+
+
+def init_weights(module: nn.Module, scheme: Literal["kaiming", "normal"] = "kaiming",
+                 gain: float = 0.02) -> None:
+    """Initialise every conv in ``module``.
+
+    ``'kaiming'`` (fan-in, leaky-ReLU 0.2) keeps activations at a steady scale through the deep
+    un-normalised VGG stacks; ``'normal'`` is CycleGAN's N(0, 0.02). Biases start at zero and
+    norm layers at identity.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            if scheme == "kaiming":
+                nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
+            else:
+                nn.init.normal_(m.weight, 0.0, gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm)) and m.affine:
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)

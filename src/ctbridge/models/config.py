@@ -1,0 +1,138 @@
+"""The one typed config of every translation model, and ``build_model``.
+
+Defaults are the papers': GMM-UNIT with K = 25 (the ctbridge paper), the loss weights of UNIT
+(Liu et al. 2017, §3: "lambda0 = 10, lambda3 = lambda1 = 0.1, lambda4 = lambda2 = 100"), and
+CycleGAN's (Zhu et al. 2017: 9 residual blocks, cycle 10, identity 0.5, pool of 50, 70x70
+PatchGAN = 3 layers). UNIT proper is ``kind='unit'`` (one component, fixed N(0, I)); the
+``kind`` field fixes ``n_components``/``fixed_prior`` for it so a config cannot say "unit" and
+mean something else.
+
+Example:
+    >>> from ctbridge.models import ModelConfig, build_model
+    >>> model = build_model(ModelConfig(kind="gmm_unit", width=0.125, n_components=4))
+    >>> model.domains
+    ['nc', 'ce']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from ctbridge.models.base import TranslationModel
+
+Kind = Literal["gmm_unit", "unit", "cyclegan"]
+Norm = Literal["none", "batch", "instance", "group"]
+
+
+class ModelConfig(BaseModel):
+    """Architecture and loss weights of GMM-UNIT, UNIT and CycleGAN (one config for all three)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind = Field("gmm_unit", description=(
+        "'gmm_unit' (ours: K-component Gaussian-mixture latent), 'unit' (Liu et al. 2017: K=1, "
+        "fixed N(0, I) prior and unit posterior variance) or 'cyclegan' (Zhu et al. 2017)"))
+    domains: list[str] = Field(
+        default_factory=lambda: ["nc", "ce"],
+        description="domain names, >= 2; GAN/cycle terms run over every ordered pair")
+    in_channels: int = Field(1, ge=1, description="image channels (1 for CT)")
+
+    # ---------------------------------------------------------------- UNIT / GMM-UNIT networks
+    width: float = Field(1.0, gt=0, description=(
+        "channel multiplier: 1.0 = VGG-16 channels [64,128,256,512,512] (CycleGAN: ngf=ndf=64); "
+        "0.25 trains on a laptop CPU"))
+    n_down: int = Field(2, ge=0, le=5, description=(
+        "2x2 max-poolings in the VGG encoder (after the first n_down stages); 2 turns a 32x32 "
+        "patch into an 8x8 latent so a 2-pixel plaque still owns a latent location. Inputs "
+        "must have H, W divisible by 2**n_down"))
+    shared_layers: int = Field(1, ge=0, le=5, description=(
+        "VGG stages shared by all domains at the top of the encoder and, mirrored, at the "
+        "bottom (input side) of the generator (UNIT's weight sharing); 0 = none shared"))
+    latent_dim: int | None = Field(None, ge=1, description=(
+        "channels C of the latent z; null = channels of the last VGG stage (512 * width)"))
+    n_components: int = Field(25, ge=1, description=(
+        "K mixture components of the latent prior (the paper: 25); forced to 1 for 'unit'"))
+    fixed_prior: bool = Field(False, description=(
+        "UNIT proper: prior N(0, I) and posterior variance I, both frozen; forced for 'unit'"))
+    norm: Norm | None = Field(None, description=(
+        "generator/encoder normalisation; null = the model's default: 'none' for (GMM-)UNIT "
+        "(absolute HU must survive and patch vs slice statistics differ), 'instance' for "
+        "CycleGAN (its paper)"))
+    d_norm: Norm | None = Field(None, description=(
+        "discriminator normalisation; null = 'none' for (GMM-)UNIT (UNIT reference), "
+        "'instance' for CycleGAN"))
+    d_layers: int = Field(3, ge=1, le=5, description=(
+        "stride-2 layers of the PatchGAN discriminator (3 = the 70x70 PatchGAN); works on "
+        "32x32 inputs for d_layers <= 3"))
+
+    # ---------------------------------------------------------------- UNIT / GMM-UNIT losses
+    gan_mode: Literal["lsgan", "bce"] = Field(
+        "lsgan", description="adversarial loss: least squares (default) or log-loss")
+    lambda0: float = Field(10.0, ge=0, description="GAN weight (UNIT lambda0)")
+    lambda1: float = Field(0.1, ge=0, description="VAE KL weight (UNIT lambda1)")
+    lambda2: float = Field(100.0, ge=0, description="VAE L1 reconstruction weight (lambda2)")
+    lambda3: float = Field(0.1, ge=0, description="cycle KL weight (UNIT lambda3)")
+    lambda4: float = Field(100.0, ge=0, description="cycle L1 reconstruction weight (lambda4)")
+    lambda_cycle_kl_translated: float | None = Field(None, ge=0, description=(
+        "weight of KL(q_j(z | x_i->j) || p) in the cycle loss; null = lambda3 as UNIT eq. 7-8 "
+        "(DESIGN.md §2 writes lambda4 there; set 100 to follow it literally)"))
+
+    # ---------------------------------------------------------------- CycleGAN
+    n_res_blocks: int = Field(9, ge=0, description="CycleGAN ResNet generator blocks (9 = 256px)")
+    lambda_cycle: float = Field(10.0, ge=0, description="CycleGAN cycle-consistency weight")
+    lambda_identity: float = Field(0.5, ge=0, description=(
+        "CycleGAN identity weight, relative to lambda_cycle (effective = 0.5 * 10 = 5)"))
+    pool_size: int = Field(50, ge=0, description="CycleGAN fake-image pool (0 = no pool)")
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelConfig:
+        if len(self.domains) < 2:
+            raise ValueError(f"need at least two domains, got {self.domains}")
+        if len(set(self.domains)) != len(self.domains):
+            raise ValueError(f"domain names must be unique, got {self.domains}")
+        for name in self.domains:
+            if not name.isidentifier():
+                raise ValueError(f"domain name {name!r} must be a Python identifier")
+        if self.kind == "unit":
+            # UNIT proper (Liu et al. 2017): one Gaussian, fixed N(0, I). Defaults are replaced,
+            # explicit contradictions refused.
+            if "n_components" in self.model_fields_set and self.n_components != 1:
+                raise ValueError("kind 'unit' has one latent component; use 'gmm_unit' for K > 1")
+            if "fixed_prior" in self.model_fields_set and not self.fixed_prior:
+                raise ValueError("kind 'unit' has a fixed N(0, I) prior; use 'gmm_unit' with "
+                                 "n_components=1 for a learnable Gaussian")
+            self.n_components = 1
+            self.fixed_prior = True
+        if self.fixed_prior and self.n_components != 1:
+            raise ValueError("fixed_prior (UNIT's N(0, I)) needs n_components = 1")
+        return self
+
+    @property
+    def generator_norm(self) -> Norm:
+        """The normalisation actually used in encoders/generators."""
+        if self.norm is not None:
+            return self.norm
+        return "instance" if self.kind == "cyclegan" else "none"
+
+    @property
+    def discriminator_norm(self) -> Norm:
+        """The normalisation actually used in discriminators."""
+        if self.d_norm is not None:
+            return self.d_norm
+        return "instance" if self.kind == "cyclegan" else "none"
+
+
+def build_model(cfg: ModelConfig) -> TranslationModel:
+    """The model named by ``cfg.kind``, with freshly initialised weights."""
+    if cfg.kind in ("gmm_unit", "unit"):
+        from ctbridge.models.gmm_unit import GMMUNIT
+
+        return GMMUNIT(cfg)
+    if cfg.kind == "cyclegan":
+        from ctbridge.models.cyclegan import CycleGAN
+
+        return CycleGAN(cfg)
+    raise ValueError(f"unknown model kind {cfg.kind!r}")

@@ -1,0 +1,169 @@
+"""GMM-UNIT (ours) and UNIT: per-domain VAE-GANs around one shared (mixture) latent space.
+
+Per domain i: encoder E_i and generator G_i (VGG-16 topology, last encoder / first generator
+stages shared, :mod:`ctbridge.models.vgg`), a PatchGAN D_i; one latent module shared by all
+domains (:mod:`ctbridge.models.latent`: K heads, per-domain posterior variances, prior).
+UNIT (Liu et al. 2017) is this class with K = 1 and a fixed N(0, I) prior.
+
+Streams per step (DESIGN.md §2), for every domain i and every other domain j:
+
+* reconstruction  x_i -> z_i ~ q_i(z | x_i) -> G_i(z_i)             VAE loss (eq. 3-4)
+* translation     x_i -> z_i -> x_i->j = G_j(z_i), judged by D_j     GAN loss (eq. 5-6)
+* cycle           x_i->j -> z ~ q_j(z | x_i->j) -> G_i(z)            cycle loss (eq. 7-8)
+
+With N domains, VAE terms are summed over domains and pair terms averaged over the N - 1
+targets of each source, which is exactly UNIT's objective (eq. 2) at N = 2 and keeps the
+balance between the terms whatever N is.
+
+Example:
+    >>> import torch
+    >>> from ctbridge.models import ModelConfig, build_model
+    >>> model = build_model(ModelConfig(width=0.125, n_components=3))
+    >>> batch = {d: torch.randn(2, 1, 32, 32) for d in model.domains}
+    >>> sorted(model.generator_losses(batch))
+    ['cycle_kl', 'cycle_recon', 'gan', 'kl', 'recon', 'total']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from ctbridge.models.base import TranslationModel, frozen
+from ctbridge.models.blocks import init_weights
+from ctbridge.models.config import ModelConfig
+from ctbridge.models.discriminator import PatchDiscriminator
+from ctbridge.models.latent import MixtureLatent, Posterior
+from ctbridge.models.vgg import VGGEncoder, VGGGenerator
+from ctbridge.training import losses as L
+
+
+class GMMUNIT(TranslationModel):
+    """GMM-UNIT (``kind='gmm_unit'``) or UNIT (``kind='unit'``) from one :class:`ModelConfig`."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.downsampling = c.n_down
+        net = dict(width=c.width, n_down=c.n_down, shared_layers=c.shared_layers,
+                   norm=c.generator_norm, act="lrelu")
+        self.encoder = VGGEncoder(self.domains, in_channels=c.in_channels, **net)
+        latent_dim = c.latent_dim or self.encoder.out_channels
+        self.latent = MixtureLatent(self.encoder.out_channels, latent_dim, c.n_components,
+                                    len(self.domains), fixed_prior=c.fixed_prior)
+        self.generator = VGGGenerator(self.domains, latent_dim=latent_dim,
+                                      out_channels=c.in_channels, **net)
+        self.discriminators = nn.ModuleDict({
+            d: PatchDiscriminator(c.in_channels, width=c.width, n_layers=c.d_layers,
+                                  norm=c.discriminator_norm)
+            for d in self.domains})
+        for module in (self.encoder, self.latent.heads, self.generator, self.discriminators):
+            init_weights(module, "kaiming")
+
+    # ----------------------------------------------------------------------------- parts
+    def generator_parameters(self) -> list[nn.Parameter]:
+        mods = (self.encoder, self.latent, self.generator)
+        return [p for m in mods for p in m.parameters() if p.requires_grad]
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.discriminators.parameters() if p.requires_grad]
+
+    def encode(self, x: torch.Tensor, domain: str) -> Posterior:
+        """q_domain(z | x): K component means per latent location + the domain's variances."""
+        h = self.encoder(x, domain)  # (B, 512*width, H / 2**n_down, W / 2**n_down)
+        return self.latent.posterior(h, self.domain_index(domain))  # means (B, K, C, h, w)
+
+    def decode(self, z: torch.Tensor, domain: str) -> torch.Tensor:
+        """G_domain(z): (B, C, h, w) latent -> (B, in_channels, H, W) image, linear output."""
+        return self.generator(z, domain)
+
+    # ----------------------------------------------------------------------------- losses
+    def discriminator_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """lambda0 * sum_j mean_{i != j} D-loss(D_j(x_j), D_j(G_j(z_i)))  (eq. 5-6, D side)."""
+        self.check_batch(batch)
+        c = self.config
+        with torch.no_grad():
+            z = {d: self.latent.sample(self.encode(batch[d], d)) for d in self.domains}
+        total = batch[self.domains[0]].new_zeros(())
+        gan = total.clone()
+        score_real = total.clone()
+        score_fake = total.clone()
+        n_src = len(self.domains) - 1
+        for dst in self.domains:
+            real = self.discriminators[dst](batch[dst])  # (B, 1, h', w')
+            score_real = score_real + real.mean().detach() / len(self.domains)
+            for src in self.domains:
+                if src == dst:
+                    continue
+                with torch.no_grad():
+                    fake_img = self.decode(z[src], dst)  # (B, 1, H, W)
+                fake = self.discriminators[dst](fake_img)  # (B, 1, h', w')
+                loss = L.gan_discriminator_loss(real, fake, c.gan_mode) / n_src
+                total = total + c.lambda0 * loss
+                gan = gan + loss.detach() / len(self.domains)
+                score_fake = score_fake + fake.mean().detach() / (n_src * len(self.domains))
+        return {"total": total, "gan": gan, "score_real": score_real, "score_fake": score_fake}
+
+    def generator_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """VAE (eq. 3-4) + GAN (eq. 5-6) + cycle (eq. 7-8) for every domain and ordered pair."""
+        self.check_batch(batch)
+        c = self.config
+        n, n_tgt = len(self.domains), len(self.domains) - 1
+        x = batch
+        post = {d: self.encode(x[d], d) for d in self.domains}
+        drawn = {d: self.latent.draw_components(post[d]) for d in self.domains}
+        z = {d: self.latent.select(post[d], drawn[d][0], noise=True)  # (B, C, h, w)
+             for d in self.domains}
+        kl = {d: self.latent.kl(post[d]) for d in self.domains}  # scalars
+        self.latent.update_usage([best for _, best in drawn.values()])
+
+        total = x[self.domains[0]].new_zeros(())
+        parts = {k: total.clone() for k in ("kl", "recon", "gan", "cycle_kl", "cycle_recon")}
+        with frozen(self.discriminators):
+            for d in self.domains:
+                recon = L.reconstruction_loss(x[d], self.decode(z[d], d))
+                total = total + L.vae_loss(kl[d], recon, lambda1=c.lambda1, lambda2=c.lambda2)
+                parts["kl"] = parts["kl"] + kl[d].detach() / n
+                parts["recon"] = parts["recon"] + recon.detach() / n
+            for src, dst in self.pairs():
+                x_fake = self.decode(z[src], dst)  # x_src->dst, (B, 1, H, W)
+                scores = self.discriminators[dst](x_fake)  # (B, 1, h', w')
+                post_back = self.encode(x_fake, dst)  # q_dst(z | x_src->dst)
+                kl_back = self.latent.kl(post_back)
+                x_cycle = self.decode(self.latent.sample(post_back), src)  # x_src->dst->src
+                cyc = L.reconstruction_loss(x[src], x_cycle)
+                pair = (L.gan_loss(scores, lambda0=c.lambda0, mode=c.gan_mode)
+                        + L.cycle_loss(kl[src], kl_back, cyc, lambda3=c.lambda3,
+                                       lambda4=c.lambda4,
+                                       lambda_kl_translated=c.lambda_cycle_kl_translated))
+                total = total + pair / n_tgt
+                gan = L.gan_generator_loss(scores.detach(), c.gan_mode)  # unweighted, logged
+                parts["gan"] = parts["gan"] + gan / (n * n_tgt)
+                parts["cycle_kl"] = parts["cycle_kl"] + kl_back.detach() / (n * n_tgt)
+                parts["cycle_recon"] = parts["cycle_recon"] + cyc.detach() / (n * n_tgt)
+        return {"total": total, **parts}
+
+    # ----------------------------------------------------------------------------- inference
+    def translate(self, x: torch.Tensor, source: str, target: str, *,
+                  sample: bool = False) -> torch.Tensor:
+        """G_target(z), z from q_source(z | x): the most responsible component's mean, or a
+        sample (component from the responsibilities + noise) with ``sample=True``.
+        ``source == target`` gives the reconstruction."""
+        self.check_input(x)
+        self.domain_index(target)
+        post = self.encode(x, source)  # means (B, K, C, h, w)
+        z = self.latent.sample(post, stochastic=sample)  # (B, C, h, w)
+        return self.decode(z, target)  # (B, 1, H, W)
+
+    @torch.no_grad()
+    def component_map(self, x: torch.Tensor, domain: str) -> torch.Tensor:
+        """Most responsible mixture component per latent location, (B, h, w) int64 (Fig. 2)."""
+        self.check_input(x)
+        return self.latent.component_map(self.encode(x, domain))
+
+    def stats(self) -> dict[str, float]:
+        """``usage/kXX`` (share of latent locations per component, last G step) and
+        ``latent/effective_components``."""
+        return self.latent.stats()

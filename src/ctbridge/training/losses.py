@@ -1,0 +1,100 @@
+"""The loss terms of GMM-UNIT / UNIT and CycleGAN, one small function each.
+
+Equations as in DESIGN.md §2 (the ctbridge paper's VAE, GAN and cycle terms, which are UNIT's
+with the mixture KL in place of the Gaussian one). Equation numbers follow UNIT (Liu et al.
+2017, §3), whose layout DESIGN.md's "eq. 2-8" refers to: eq. 2 the full objective
+sum_i L_VAE_i + L_GAN_i + L_CC_i, eq. 3-4 VAE, eq. 5-6 GAN, eq. 7-8 cycle consistency (one
+equation per domain; here one function serves every domain). CycleGAN (Zhu et al. 2017):
+eq. 1 GAN, eq. 2 cycle, §5.2 identity.
+
+Conventions:
+* the reconstruction term -log p_G(x | z) is a Laplacian likelihood, i.e. L1, averaged over
+  pixels (UNIT's reference implementation, and L1 keeps edges sharper than L2);
+* KL terms arrive already reduced (see :meth:`ctbridge.models.latent.MixtureLatent.kl`);
+* discriminators output logits/raw scores; ``'lsgan'`` regresses them to 1 (real) and 0
+  (fake) (Mao et al. 2017), ``'bce'`` is the original log-loss on logits.
+
+Example:
+    >>> import torch
+    >>> x = torch.zeros(1, 1, 4, 4)
+    >>> round(float(vae_loss(torch.tensor(2.0), reconstruction_loss(x, x + 1), lambda1=0.1,
+    ...                      lambda2=100.0)), 4)
+    100.2
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+GanMode = Literal["lsgan", "bce"]
+
+
+def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+    """-E[log p_G(x | z)] up to constants: mean absolute error (L1) over all pixels."""
+    return (x_hat - x).abs().mean()
+
+
+def vae_loss(kl: torch.Tensor, recon: torch.Tensor, *, lambda1: float,
+             lambda2: float) -> torch.Tensor:
+    """L_VAE_i = lambda1 KL(q_i(z | x_i) || p(z)) + lambda2 recon(x_i, G_i(z_i)).  (eq. 3-4)"""
+    return lambda1 * kl + lambda2 * recon
+
+
+def _gan_target(scores: torch.Tensor, real: bool, mode: GanMode) -> torch.Tensor:
+    target = torch.ones_like(scores) if real else torch.zeros_like(scores)
+    if mode == "lsgan":
+        return F.mse_loss(scores, target)
+    if mode == "bce":
+        return F.binary_cross_entropy_with_logits(scores, target)
+    raise ValueError(f"unknown gan_mode {mode!r}")
+
+
+def gan_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
+                           mode: GanMode = "lsgan") -> torch.Tensor:
+    """D's side of the adversarial game (eq. 5-6; CycleGAN eq. 1), unweighted.
+
+    lsgan: E[(D(x) - 1)^2] + E[D(G(z))^2];  bce: -E[log D(x)] - E[log(1 - D(G(z)))].
+    """
+    return _gan_target(real_scores, True, mode) + _gan_target(fake_scores, False, mode)
+
+
+def gan_generator_loss(fake_scores: torch.Tensor, mode: GanMode = "lsgan") -> torch.Tensor:
+    """G's side (eq. 5-6; CycleGAN eq. 1), unweighted: E[(D(G(z)) - 1)^2] for lsgan,
+    the non-saturating -E[log D(G(z))] for bce."""
+    return _gan_target(fake_scores, True, mode)
+
+
+def gan_loss(fake_scores: torch.Tensor, *, lambda0: float, mode: GanMode = "lsgan"
+             ) -> torch.Tensor:
+    """L_GAN_j for the generator: lambda0 times G's adversarial term.  (eq. 5-6)"""
+    return lambda0 * gan_generator_loss(fake_scores, mode)
+
+
+def cycle_loss(kl_source: torch.Tensor, kl_translated: torch.Tensor, recon: torch.Tensor, *,
+               lambda3: float, lambda4: float, lambda_kl_translated: float | None = None
+               ) -> torch.Tensor:
+    """L_CC_i = lambda3 KL(q_i(z | x_i) || p) + lambda3 KL(q_j(z | x_i->j) || p)
+    + lambda4 recon(x_i, x_i->j->i).  (eq. 7-8)
+
+    UNIT weights both KLs with lambda3; DESIGN.md §2 writes lambda4 on the second one.
+    ``lambda_kl_translated`` (default: lambda3) lets a config follow either.
+    """
+    lam_t = lambda3 if lambda_kl_translated is None else lambda_kl_translated
+    return lambda3 * kl_source + lam_t * kl_translated + lambda4 * recon
+
+
+def cyclegan_cycle_loss(x: torch.Tensor, x_cycle: torch.Tensor, *,
+                        lambda_cycle: float) -> torch.Tensor:
+    """lambda_cycle * ||F(G(x)) - x||_1.  (CycleGAN eq. 2)"""
+    return lambda_cycle * reconstruction_loss(x, x_cycle)
+
+
+def identity_loss(y: torch.Tensor, g_of_y: torch.Tensor, *, lambda_identity: float,
+                  lambda_cycle: float) -> torch.Tensor:
+    """lambda_identity * lambda_cycle * ||G(y) - y||_1: a generator fed its own target domain
+    should change nothing.  (CycleGAN §5.2; the weight is relative to the cycle weight, as in
+    the reference code: 0.5 * 10)"""
+    return lambda_identity * lambda_cycle * reconstruction_loss(y, g_of_y)

@@ -1,0 +1,99 @@
+"""`ctbridge translate` end to end with a (tiny, briefly trained) real checkpoint."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from ctbridge.cli import main
+from ctbridge.io import read_scan, write_scan
+from tests.conftest import make_scan, rotation
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tr")
+    for domain, offset in (("nc", 0.0), ("ce", 250.0)):
+        scan = make_scan(shape=(3, 32, 32))
+        scan.array[scan.array > -500] += offset
+        write_scan(scan, root / "data" / domain / "p0.nii.gz")
+    args = ["train", "--config", "configs/gmm_unit.yaml", "--data", str(root / "data"),
+            "--out", str(root / "run"), "--set", "model.width=0.125", "--set",
+            "model.n_components=3", "--set", "optim.steps=2", "--set", "data.batch_size=2",
+            "--set", "tensorboard=false", "--set", "model.d_layers=2", "--set",
+            "data.patch_size=16"]
+    assert main(args) == 0
+    return root / "run"
+
+
+def _no_partial(folder):
+    return not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("mode", ["window", "full"])
+def test_nifti_in_nifti_out_same_geometry(tmp_path, run_dir, mode):
+    scan = make_scan(shape=(3, 40, 36), direction=rotation("y", 12.0), spacing=(0.7, 0.75, 2.0))
+    src = write_scan(scan, tmp_path / "in.nii.gz")
+    out = tmp_path / "out.nii.gz"
+    assert main(["translate", str(src), str(out), "--model", str(run_dir), "--to", "ce",
+                 "--mode", mode]) == 0
+    a, b = nib.load(str(src)), nib.load(str(out))
+    np.testing.assert_array_equal(a.affine, b.affine)
+    assert b.shape == a.shape
+    back = read_scan(out)
+    air = scan.array < -900
+    np.testing.assert_array_equal(back.array[air], scan.array[air])
+
+
+def test_dicom_in_dicom_out_same_geometry_new_series(tmp_path, run_dir):
+    scan = make_scan(shape=(3, 32, 32), direction=rotation("x", 9.0))
+    src = write_scan(scan, tmp_path / "series", study_instance_uid="1.2.3")
+    out = tmp_path / "series_ce"
+    assert main(["translate", str(src), str(out), "--model", str(run_dir), "--to", "ce",
+                 "--mode", "full", "--samples", "2"]) == 0
+    a, b = read_scan(src), read_scan(out)
+    np.testing.assert_allclose(b.affine_lps, a.affine_lps, atol=1e-4)
+    assert b.metadata["series_instance_uid"] != a.metadata["series_instance_uid"]
+    assert b.metadata["study_instance_uid"] == "1.2.3"
+    assert "nc->ce" in b.metadata["series_description"]
+    assert read_scan(tmp_path / "series_ce_std").shape == a.shape
+
+
+def test_folder_of_scans(tmp_path, run_dir):
+    for i in range(2):
+        write_scan(make_scan(shape=(2, 32, 32), seed=i), tmp_path / "in" / f"s{i}.nii.gz")
+    assert main(["translate", str(tmp_path / "in"), str(tmp_path / "out"), "--model",
+                 str(run_dir), "--to", "nc", "--mode", "full"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["s0.nii.gz", "s1.nii.gz"]
+
+
+def test_wrong_target_domain(tmp_path, run_dir, capsys):
+    src = write_scan(make_scan(), tmp_path / "in.nii.gz")
+    assert main(["translate", str(src), str(tmp_path / "o.nii.gz"), "--model", str(run_dir),
+                 "--to", "venous"]) == 2
+    assert "trained on domains ['nc', 'ce']; it cannot translate to 'venous'" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "o.nii.gz").exists() and _no_partial(tmp_path)
+
+
+def test_corrupt_checkpoint(tmp_path, run_dir, capsys):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(run_dir / "checkpoints" / "latest", bad)
+    (bad / "model.safetensors").write_bytes(b"\x00" * 100)
+    src = write_scan(make_scan(), tmp_path / "in.nii.gz")
+    assert main(["translate", str(src), str(tmp_path / "o.nii.gz"), "--model", str(bad),
+                 "--to", "ce"]) == 2
+    err = capsys.readouterr().err
+    assert "model.safetensors: corrupt or not a safetensors file" in err
+    assert not (tmp_path / "o.nii.gz").exists()
+
+
+def test_2d_image_refused(tmp_path, run_dir, capsys):
+    src = tmp_path / "flat.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros((30, 30), np.float32), np.eye(4)), str(src))
+    assert main(["translate", str(src), str(tmp_path / "o.nii.gz"), "--model", str(run_dir),
+                 "--to", "ce"]) == 2
+    assert "expected a 3D volume, got 2D" in capsys.readouterr().err

@@ -1,0 +1,105 @@
+"""Tiling, blending, geometry and failure modes of whole-scan translation.
+
+An identity-like network isolates the inference machinery: any seam, offset or blending error
+shows up as a difference from the input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ctbridge.data.intensity import IntensityScaler
+from ctbridge.errors import CheckpointError
+from ctbridge.inference.translator import Translator
+from tests.conftest import make_scan, rotation
+
+
+class IdentityLike(torch.nn.Module):
+    """Fully convolutional 'translator' that returns its input (plus an optional shift)."""
+
+    domains = ["nc", "ce"]
+    downsampling = 2
+
+    def __init__(self, shift: float = 0.0, noise: float = 0.0) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 1, 3, padding=1, bias=False)
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            self.conv.weight[0, 0, 1, 1] = 1.0
+        self.shift, self.noise = shift, noise
+
+    def translate(self, x, source, target, *, sample=False):
+        assert x.shape[-1] % 4 == 0 and x.shape[-2] % 4 == 0
+        y = self.conv(x) + self.shift
+        return y + self.noise * torch.randn_like(y) if sample else y
+
+
+def _body_scan(shape=(3, 70, 90), **kw):
+    scan = make_scan(shape=shape, **kw)
+    return scan
+
+
+@pytest.mark.parametrize("mode", ["window", "full"])
+def test_identity_model_gives_back_the_input_within_1_hu(mode):
+    scan = _body_scan()
+    tr = Translator(IdentityLike(), IntensityScaler(), patch_size=32)
+    out = tr.translate_scan(scan, "ce", mode=mode, overlap=0.5).scan
+    assert np.abs(out.array - scan.array).max() < 1.0
+    assert out.metadata["series_description"].endswith("nc->ce")
+
+
+def test_air_stays_air_even_when_the_model_shifts_everything():
+    scan = _body_scan()
+    tr = Translator(IdentityLike(shift=0.1), IntensityScaler(), patch_size=32)
+    out = tr.translate_scan(scan, "ce", mode="full").scan
+    air = scan.array < -900
+    np.testing.assert_array_equal(out.array[air], scan.array[air])
+    assert np.all(out.array[~air] != scan.array[~air])
+
+
+def test_geometry_is_kept_including_oblique():
+    scan = _body_scan(direction=rotation("x", 20.0), spacing=(0.6, 0.8, 1.5))
+    out = Translator(IdentityLike(), IntensityScaler()).translate_scan(scan, "ce").scan
+    assert out.spacing == scan.spacing and out.origin == scan.origin
+    np.testing.assert_array_equal(out.direction, scan.direction)
+
+
+@pytest.mark.parametrize("mode", ["window", "full"])
+def test_batch_size_does_not_change_the_result(mode):
+    scan = _body_scan(shape=(5, 40, 44))
+    tr = Translator(IdentityLike(shift=0.05), IntensityScaler(), patch_size=16)
+    a = tr.translate_scan(scan, "ce", mode=mode, batch=1).scan.array
+    b = tr.translate_scan(scan, "ce", mode=mode, batch=4).scan.array
+    np.testing.assert_array_equal(a, b)
+
+
+def test_samples_std_map_zero_for_deterministic_and_positive_for_noisy():
+    scan = _body_scan(shape=(2, 32, 32))
+    std = Translator(IdentityLike(), IntensityScaler()).translate_scan(
+        scan, "ce", mode="full", samples=3).std
+    assert std is not None and float(std.array.max()) == 0.0
+    std = Translator(IdentityLike(noise=0.05), IntensityScaler()).translate_scan(
+        scan, "ce", mode="full", samples=3).std
+    body = scan.array > -500
+    assert float(std.array[body].min()) > 0.0 and float(std.array[~body].max()) == 0.0
+
+
+def test_unknown_target_and_ambiguous_source():
+    tr = Translator(IdentityLike(), IntensityScaler())
+    with pytest.raises(CheckpointError, match="cannot translate to 'venous'"):
+        tr.translate_scan(_body_scan(), "venous")
+    three = IdentityLike()
+    three.domains = ["nc", "arterial", "venous"]
+    with pytest.raises(CheckpointError, match="say which one the input is in"):
+        Translator(three, IntensityScaler()).translate_scan(_body_scan(), "venous")
+
+
+def test_far_outside_training_statistics_warns_with_numbers():
+    stats = {"nc": {"p1": -150.0, "p5": -100.0, "p50": 40.0, "p95": 200.0, "p99": 600.0}}
+    tr = Translator(IdentityLike(), IntensityScaler(), stats=stats)
+    scan = _body_scan()
+    scan.array[scan.array > -500] += 900.0
+    with pytest.warns(UserWarning, match=r"median HU inside the body is 9\d\d, the 'nc' training"):
+        tr.translate_scan(scan, "ce", mode="full")

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from ctbridge.models import ModelConfig, build_model
+from ctbridge.models.cyclegan import CycleGAN
+from ctbridge.models.gmm_unit import GMMUNIT
+
+
+def test_defaults_are_the_papers():
+    c = ModelConfig()
+    assert c.kind == "gmm_unit" and c.domains == ["nc", "ce"] and c.in_channels == 1
+    assert c.n_components == 25 and not c.fixed_prior and c.width == 1.0 and c.n_down == 2
+    assert (c.lambda0, c.lambda1, c.lambda2, c.lambda3, c.lambda4) == (10, 0.1, 100, 0.1, 100)
+    assert c.gan_mode == "lsgan"
+    assert (c.n_res_blocks, c.lambda_cycle, c.lambda_identity, c.pool_size, c.d_layers) == (
+        9, 10, 0.5, 50, 3)
+    assert c.generator_norm == "none"
+    assert ModelConfig(kind="cyclegan").generator_norm == "instance"
+
+
+def test_unit_is_one_fixed_gaussian():
+    c = ModelConfig(kind="unit")
+    assert c.n_components == 1 and c.fixed_prior
+    with pytest.raises(ValidationError, match="one latent component"):
+        ModelConfig(kind="unit", n_components=5)
+    with pytest.raises(ValidationError, match="fixed N"):
+        ModelConfig(kind="unit", fixed_prior=False)
+    with pytest.raises(ValidationError, match="needs n_components = 1"):
+        ModelConfig(kind="gmm_unit", fixed_prior=True)
+
+
+@pytest.mark.parametrize("domains", [["nc"], ["nc", "nc"], ["nc", "c e"]])
+def test_bad_domains(domains):
+    with pytest.raises(ValidationError):
+        ModelConfig(domains=domains)
+
+
+def test_unknown_fields_refused_and_yaml_round_trip():
+    with pytest.raises(ValidationError):
+        ModelConfig(widht=0.5)
+    for kind in ("gmm_unit", "unit", "cyclegan"):
+        c = ModelConfig(kind=kind, domains=["nc", "arterial", "venous"], width=0.25)
+        again = ModelConfig.model_validate(yaml.safe_load(yaml.safe_dump(c.model_dump())))
+        assert again == c
+
+
+def test_every_field_documented():
+    for name, field in ModelConfig.model_fields.items():
+        assert field.description, name
+
+
+def test_build_model_by_kind():
+    assert isinstance(build_model(ModelConfig(kind="unit", width=0.125)), GMMUNIT)
+    assert isinstance(build_model(ModelConfig(kind="cyclegan", width=0.125, n_res_blocks=1)),
+                      CycleGAN)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ctbridge.training import losses as L
+
+
+def test_reconstruction_is_mean_l1():
+    x = torch.zeros(2, 1, 4, 4)
+    y = x.clone()
+    y[0, 0, 0, 0] = 3.0
+    assert float(L.reconstruction_loss(x, y)) == pytest.approx(3.0 / 32)
+
+
+def test_vae_and_cycle_weights():
+    kl, kl2, rec = torch.tensor(2.0), torch.tensor(5.0), torch.tensor(0.5)
+    assert float(L.vae_loss(kl, rec, lambda1=0.1, lambda2=100)) == pytest.approx(50.2)
+    # UNIT eq. 7-8: lambda3 on both KLs
+    assert float(L.cycle_loss(kl, kl2, rec, lambda3=0.1, lambda4=100)) == pytest.approx(50.7)
+    # DESIGN.md's reading: lambda4 on the translated KL
+    got = L.cycle_loss(kl, kl2, rec, lambda3=0.1, lambda4=100, lambda_kl_translated=100)
+    assert float(got) == pytest.approx(0.2 + 500 + 50)
+
+
+def test_lsgan_targets():
+    ones, zeros = torch.ones(2, 1, 3, 3), torch.zeros(2, 1, 3, 3)
+    assert float(L.gan_discriminator_loss(ones, zeros, "lsgan")) == 0.0
+    assert float(L.gan_discriminator_loss(zeros, ones, "lsgan")) == 2.0
+    assert float(L.gan_generator_loss(ones, "lsgan")) == 0.0
+    assert float(L.gan_generator_loss(zeros, "lsgan")) == 1.0
+    assert float(L.gan_loss(zeros, lambda0=10.0)) == 10.0
+
+
+def test_bce_on_logits():
+    logits = torch.zeros(1, 1, 2, 2)  # D(x) = 0.5 everywhere
+    assert float(L.gan_discriminator_loss(logits, logits, "bce")) == pytest.approx(2 * math.log(2))
+    assert float(L.gan_generator_loss(logits, "bce")) == pytest.approx(math.log(2))
+    big = torch.full((1, 1, 2, 2), 30.0)
+    assert float(L.gan_generator_loss(big, "bce")) < 1e-6
+    with pytest.raises(ValueError):
+        L.gan_generator_loss(logits, "wgan")  # type: ignore[arg-type]
+
+
+def test_gan_gradients_push_the_right_way():
+    fake = torch.zeros(1, 1, 2, 2, requires_grad=True)
+    L.gan_generator_loss(fake).backward()
+    assert float(fake.grad.sum()) < 0  # G wants higher scores on its fakes
+
+
+def test_cyclegan_terms():
+    x, y = torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2)
+    assert float(L.cyclegan_cycle_loss(x, y, lambda_cycle=10)) == 10.0
+    assert float(L.identity_loss(x, y, lambda_identity=0.5, lambda_cycle=10)) == 5.0
