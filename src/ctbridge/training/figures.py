@@ -1,7 +1,7 @@
 """PNG figures written during training: sample grids, component maps, loss curves.
 
-Matplotlib with the Agg backend (no display needed); every figure goes through `save_figure`
-so a crash mid-write never leaves a broken PNG.
+Matplotlib with the Agg backend (no display needed); every figure goes through
+`ctbridge.plotting.save_figure` so a crash mid-write never leaves a broken PNG.
 """
 
 from __future__ import annotations
@@ -10,21 +10,10 @@ import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ctbridge.data.intensity import WINDOWS, window  # noqa: E402
-from ctbridge.io.atomic import atomic_path  # noqa: E402
-
-
-def save_figure(fig: plt.Figure, path: Path, dpi: int = 110) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
-    plt.close(fig)
-    return path
+from ctbridge.data.intensity import WINDOWS, window
+from ctbridge.plotting import plt, save_figure
 
 
 def translation_grid(rows: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]]], path: Path,
