@@ -17,8 +17,16 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (Row, best_time, conv_peak_gflops, count_flops, machine_info,  # noqa: E402
-                    matmul_peak_gflops, print_table, save_json)
+from common import (  # noqa: E402
+    Row,
+    best_time,
+    conv_peak_gflops,
+    count_flops,
+    machine_info,
+    matmul_peak_gflops,
+    print_table,
+    save_json,
+)
 
 from ctbridge.models import ModelConfig, build_model  # noqa: E402
 

@@ -21,8 +21,15 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (Row, conv_peak_gflops, count_flops, machine_info, peak_rss_gb,  # noqa: E402
-                    print_table, save_json)
+from common import (  # noqa: E402
+    Row,
+    conv_peak_gflops,
+    count_flops,
+    machine_info,
+    peak_rss_gb,
+    print_table,
+    save_json,
+)
 
 from ctbridge.data.intensity import IntensityScaler  # noqa: E402
 from ctbridge.inference.translator import Translator, window_count  # noqa: E402
@@ -61,8 +68,8 @@ def main() -> None:
         for mode in ("full", "window"):
             one = torch.zeros(1, 1, 512, 512, device=device)
             with torch.no_grad():
-                flops = count_flops(lambda: tr.translate_slices(one, "nc", "ce", mode=mode,
-                                                                overlap=args.overlap))
+                flops = count_flops(lambda tr=tr, one=one, mode=mode: tr.translate_slices(
+                    one, "nc", "ce", mode=mode, overlap=args.overlap))
             tr.translate_scan(scan, "ce", mode=mode, batch=args.batch)  # warm-up
             if device.type == "cuda":
                 torch.cuda.synchronize()

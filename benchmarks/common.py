@@ -94,7 +94,8 @@ def machine_info(device: torch.device) -> dict[str, str]:
 
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
-    header = f"{'measured':<52} {'value':>12} {'unit':<10} {'reference':>12} {'ratio':>7}  reference is"
+    header = (f"{'measured':<52} {'value':>12} {'unit':<10} {'reference':>12} {'ratio':>7}"
+              "  reference is")
     print(header)
     print("-" * len(header))
     for r in rows:

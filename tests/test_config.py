@@ -19,7 +19,8 @@ class Outer(BaseModel):
 
 def test_yaml_preset_and_overrides_apply_in_order(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("steps: 5\ninner: {width: 0.5}\npresets:\n  small: {inner.width: 0.25, steps: 3}\n")
+    path.write_text("steps: 5\ninner: {width: 0.5}\n"
+                    "presets:\n  small: {inner.width: 0.25, steps: 3}\n")
     assert load_config(Outer, path).inner.width == 0.5
     cfg = load_config(Outer, path, preset="small", overrides=["steps=7", "inner.domains=[a, b, c]"])
     assert (cfg.inner.width, cfg.steps, cfg.inner.domains) == (0.25, 7, ["a", "b", "c"])

@@ -31,7 +31,8 @@ def test_known_values_and_monotone():
     np.testing.assert_allclose(s.to_model(np.array([-1024.0, -200.0, 500.0, 3000.0])),
                                [-1.0, -0.6, 0.6, 1.0])
     assert s.to_model(np.array(150.0)) == pytest.approx(0.0)  # middle of [-200, 500]
-    assert s.to_model(np.array(5500.0)) == pytest.approx(1.4)  # 1 + 2500 * 0.4/2500: linear beyond 3000: not clipped
+    # linear beyond 3000 HU, not clipped: 1 + 2500 * (0.4 / 2500)
+    assert s.to_model(np.array(5500.0)) == pytest.approx(1.4)
     values = s.to_model(np.linspace(-1500, 5000, 1000))
     assert np.all(np.diff(values) > 0)
 

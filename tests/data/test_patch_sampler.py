@@ -67,7 +67,8 @@ def test_bright_fraction_centres_on_small_bright_structures():
 
 
 def test_whole_slice_mode_crops_to_multiple():
-    vols = {"nc": [_coded_volume("a", 0, shape=(3, 50, 45))], "ce": [_coded_volume("b", 0, shape=(3, 50, 45))]}
+    shape = (3, 50, 45)
+    vols = {"nc": [_coded_volume("a", 0, shape=shape)], "ce": [_coded_volume("b", 0, shape=shape)]}
     batch = UnpairedPatchSampler(vols, patch_size=None, batch_size=2, multiple_of=8).batch(0)
     assert batch["ce"].shape == (2, 1, 48, 40)
 

@@ -9,6 +9,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from ctbridge.cli import main
+from ctbridge.errors import InvalidScanError
 from ctbridge.io import write_scan
 from tests.conftest import make_scan
 
@@ -115,7 +116,7 @@ def test_failed_write_leaves_previous_output_untouched(tmp_path):
     before = out.read_bytes()
     bad = make_scan()
     bad.array[0, 0, 0] = np.nan
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidScanError, match="NaN or inf"):
         write_scan(bad, tmp_path / "series")
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.nii.gz"]

@@ -35,7 +35,7 @@ def test_save_load_round_trip_restores_weights_optimizer_and_rng(tmp_path):
     state = ckpt.load_trainer_state(folder, {"g": opt2})
     assert state["step"] == 3
     assert torch.equal(torch.rand(3), expected_draw)  # RNG restored
-    for p, q in zip(model.parameters(), model2.parameters()):
+    for p, q in zip(model.parameters(), model2.parameters(), strict=True):
         assert torch.equal(p, q)
     s1, s2 = opt.state_dict(), opt2.state_dict()
     assert s2["param_groups"][0]["lr"] == 1e-2

@@ -62,7 +62,7 @@ def test_two_rank_gloo_gradient_equals_single_process(tmp_path):
     # mean over two half-batch losses == DDP's average of per-rank gradients
     loss = 0.5 * (_loss(model, x[:2], y[:2]) + _loss(model, x[2:], y[2:]))
     loss.backward()
-    for p, g in zip(model.generator_parameters(), ddp_grads):
+    for p, g in zip(model.generator_parameters(), ddp_grads, strict=True):
         if p.grad is None:
             assert g is None or torch.count_nonzero(g) == 0
         else:

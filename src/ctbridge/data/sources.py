@@ -34,10 +34,12 @@ def list_scans(folder: Path) -> list[Path]:
     """NIfTI files and DICOM series folders directly inside ``folder``, sorted by name."""
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder")
-    scans = [p for p in sorted(folder.iterdir())
-             if (p.is_file() and is_nifti(p)) or (p.is_dir() and not p.name.startswith("."))
-             or (p.is_file() and p.suffix.lower() == ".dcm")]
-    return scans
+    def is_scan(p: Path) -> bool:
+        if p.name.startswith("."):
+            return False
+        return p.is_dir() or is_nifti(p) or p.suffix.lower() == ".dcm"
+
+    return [p for p in sorted(folder.iterdir()) if is_scan(p)]
 
 
 def phantom_patients(root: Path, phase: str) -> list[str]:
@@ -49,7 +51,7 @@ def phantom_patients(root: Path, phase: str) -> list[str]:
 
 
 def split_patients(names: Sequence[str], n_groups: int, seed: int) -> list[list[str]]:
-    """Shuffle ``names`` with ``seed`` and deal them round-robin into ``n_groups`` disjoint groups."""
+    """Shuffle ``names`` with ``seed``, deal them round-robin into ``n_groups`` disjoint groups."""
     order = np.random.default_rng(seed).permutation(len(names))
     groups: list[list[str]] = [[] for _ in range(n_groups)]
     for i, idx in enumerate(order):
@@ -92,7 +94,8 @@ def domain_scans(
             raise DataError(f"{root}: {len(names)} patients for {len(domains)} domains; an "
                             "unpaired split needs at least one patient per domain")
         groups = split_patients(names, len(domains), seed)
-        return {d: [root / ph / n for n in g] for d, ph, g in zip(domains, phases, groups)}
+        split = zip(domains, phases, groups, strict=True)
+        return {d: [root / ph / n for n in g] for d, ph, g in split}
     result: dict[str, list[Path]] = {}
     for domain in domains:
         folder = root / domain

@@ -193,7 +193,8 @@ class Translator:
         std = None
         if samples:
             spread = np.std(np.stack(results[1:]).astype(np.float64), axis=0).astype(np.float32)
-            std = scan.with_array(spread, series_description=f"ctbridge std {source}->{target}"[:64])
+            std = scan.with_array(
+                spread, series_description=f"ctbridge std {source}->{target}"[:64])
         return Translation(out, std, tuple(notes))
 
 

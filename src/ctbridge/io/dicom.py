@@ -50,11 +50,16 @@ def _series_files(folder: Path) -> dict[str, list[tuple[Path, Dataset]]]:
     return series
 
 
+def _description(ds: Dataset) -> str:
+    return str(ds.get("SeriesDescription", "")).strip() or "no description"
+
+
 def _check_ct(path: Path, ds: Dataset) -> None:
     modality = str(ds.get("Modality", "")).strip()
     if modality != "CT":
         raise InvalidScanError(
-            f"{path}: not a CT image (Modality is {modality or 'missing'!r}); ctbridge reads CT only"
+            f"{path}: not a CT image (Modality is {modality or 'missing'!r}); "
+            "ctbridge reads CT only"
         )
     if int(ds.get("NumberOfFrames", 1) or 1) > 1:
         raise InvalidScanError(f"{path}: multi-frame (enhanced) CT is not supported yet; "
@@ -155,8 +160,8 @@ def read_dicom(path: str | Path) -> Scan:
             raise InvalidScanError(f"{path}: no DICOM image files in this folder")
         if len(series) > 1:
             listing = "; ".join(
-                f"{uid} ({str(items[0][1].get('SeriesDescription', '')).strip() or 'no description'},"
-                f" {len(items)} files)" for uid, items in sorted(series.items())
+                f"{uid} ({_description(items[0][1])}, {len(items)} files)"
+                for uid, items in sorted(series.items())
             )
             raise InvalidScanError(f"{path}: holds {len(series)} series, pass one folder per "
                                    f"series: {listing}")

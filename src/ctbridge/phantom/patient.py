@@ -70,7 +70,8 @@ class Patient:
     # ---------------------------------------------------------------- vessel course
     def aorta_centre(self, t: float) -> tuple[float, float]:
         """Lumen centre of the aorta at level ``t`` (it drifts anteriorly and to the midline)."""
-        return self.aorta_x * (1 - 0.4 * t), self.spine_y - self.vertebra_r - self.aorta_r - 4 + 6 * t
+        y = self.spine_y - self.vertebra_r - self.aorta_r - 4 + 6 * t
+        return self.aorta_x * (1 - 0.4 * t), y
 
     def aorta_radius(self, t: float) -> float:
         return self.aorta_r * (1 - 0.15 * t)  # tapers towards the bifurcation

@@ -97,7 +97,7 @@ def _tube(labels: np.ndarray, xs: np.ndarray, ys: np.ndarray, path: np.ndarray, 
     r0, r1 = np.searchsorted(ys, [lo[1], hi[1]])
     gx, gy = np.meshgrid(xs[c0:c1], ys[r0:r1])
     d = np.full(gx.shape, np.inf)
-    for a, b in zip(path[:-1], path[1:]):
+    for a, b in zip(path[:-1], path[1:], strict=True):
         ab = b - a
         s = np.clip(((gx - a[0]) * ab[0] + (gy - a[1]) * ab[1]) / (ab @ ab), 0, 1)
         d = np.minimum(d, np.hypot(gx - a[0] - s * ab[0], gy - a[1] - s * ab[1]))
@@ -108,7 +108,6 @@ def _tube(labels: np.ndarray, xs: np.ndarray, ys: np.ndarray, path: np.ndarray, 
 def slice_labels(p: Patient, t: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Organ labels of one axial slice at level ``t`` on the grid ``xs`` x ``ys`` (mm)."""
     lab = np.zeros((ys.size, xs.size), np.uint8)
-    soft = np.array([L["fat"], L["muscle"]], np.uint8)
     visceral = np.array([L["fat"]], np.uint8)
     a, b = p.body_a * (1 + 0.04 * t), p.body_b * (1 - 0.05 * t)
     _paint(lab, xs, ys, Ellipse(0, 0, a, b), L["fat"])
@@ -127,7 +126,7 @@ def slice_labels(p: Patient, t: float, xs: np.ndarray, ys: np.ndarray) -> np.nda
                                         7 + 11 * g, 8 + 9 * g), L["muscle"], where=visceral)
 
     # bowel: loops in the anterior abdomen, more of them lower down
-    for i, (loop, gas) in enumerate(zip(p.bowel, p.bowel_gas)):
+    for i, (loop, gas) in enumerate(zip(p.bowel, p.bowel_gas, strict=True)):
         if t < 0.15 + 0.05 * (i % 5):
             continue
         _paint(lab, xs, ys, loop, L["bowel"], where=visceral)

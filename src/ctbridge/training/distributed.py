@@ -62,7 +62,7 @@ def average_gradients(params: Iterable[torch.nn.Parameter], ctx: DistContext) ->
     flat = _flatten_dense_tensors(grads)
     dist.all_reduce(flat, op=dist.ReduceOp.SUM)
     flat /= ctx.world_size
-    for p, g in zip(params, _unflatten_dense_tensors(flat, grads)):
+    for p, g in zip(params, _unflatten_dense_tensors(flat, grads), strict=True):
         if p.grad is None:
             p.grad = g.clone()
         else:

@@ -73,7 +73,7 @@ def loss_curves(csv_path: Path, path: Path, smooth: int = 5) -> Path | None:
     }
     groups = {k: v for k, v in groups.items() if v}
     fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.5), squeeze=False)
-    for ax, (name, keys) in zip(axes[0], groups.items()):
+    for ax, (name, keys) in zip(axes[0], groups.items(), strict=True):
         for key in keys:
             values = np.array([float(r[key]) if r.get(key) not in (None, "") else np.nan
                                for r in rows])

@@ -34,6 +34,7 @@ from ctbridge.training.figures import component_map_figure, loss_curves, transla
 
 log = logging.getLogger("ctbridge.train")
 STATS_FILE = "stats.json"
+PROGRESS_KEYS = ("d/total", "g/total", "g/recon", "g/cycle_recon", "g/cycle")
 
 
 def learning_rate_factor(step: int, total: int, decay_start: float) -> float:
@@ -200,7 +201,8 @@ class Trainer:
             for dst in self.model.domains:
                 if dst != src:
                     y = self.model.translate(x, src, dst)
-                    cols.append((f"{src} -> {dst}", self.scaler.to_hu(y[0, 0].float().cpu().numpy())))
+                    hu = self.scaler.to_hu(y[0, 0].float().cpu().numpy())
+                    cols.append((f"{src} -> {dst}", hu))
             rows.append((src, cols))
             if hasattr(self.model, "component_map") and src == self.model.domains[0]:
                 comp = self.model.component_map(x, src)[0].cpu().numpy()
@@ -281,7 +283,7 @@ class Trainer:
                            for k, v in row.items()}
                     self._log_row(writer, row, step + 1, tb)
                     bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in row.items()
-                                     if k in ("d/total", "g/total", "g/recon", "g/cycle_recon", "g/cycle")})
+                                     if k in PROGRESS_KEYS})
                 if (step + 1) % cfg.sample_every == 0 or step + 1 == cfg.optim.steps:
                     self.write_samples(step + 1)
                     if writer is not None:
