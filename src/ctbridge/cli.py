@@ -172,6 +172,18 @@ def phantom(
     typer.echo(f"wrote {patients} patients x {len(wanted)} phases to {out}")
 
 
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/demo"),
+    preset: Annotated[str, typer.Option(help="tiny (CI), cpu-small (this CPU) or full (GPU).")
+                      ] = "cpu-small",
+) -> None:
+    """The main job end to end: phantom, training, translation, evaluation, report."""
+    from ctbridge.demo import run_demo
+
+    run_demo(out, preset)
+
+
 def _register_optional_commands() -> None:
     """Commands whose modules live beside this one; each registers itself if present."""
     try:
