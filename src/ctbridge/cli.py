@@ -148,31 +148,6 @@ def translate(
 
 
 @app.command()
-def phantom(
-    out: Annotated[Path, typer.Argument(help="Output folder (nnU-Net-like layout).")],
-    patients: Annotated[int, typer.Option(min=1, help="Number of patients.")] = 4,
-    size: Annotated[int, typer.Option(min=32, help="In-plane matrix; FOV stays 360 mm.")] = 512,
-    slices: Annotated[int, typer.Option(min=2, help="Axial slices.")] = 64,
-    phases: Annotated[str, typer.Option(help="Comma-separated phases.")
-                      ] = "nc,arterial,venous,delayed",
-    seed: Annotated[int, typer.Option(help="Cohort seed (a seed is a set of patients).")] = 0,
-    noise_hu: Annotated[float, typer.Option(help="Noise standard deviation in HU.")] = 15.0,
-    slice_mm: Annotated[float, typer.Option(help="Slice thickness in mm.")] = 3.0,
-    plaques_max: Annotated[int, typer.Option(min=0, help="Max plaques per patient.")] = 20,
-) -> None:
-    """Generate the multi-phase abdominal CT phantom with labels and plaque ground truth."""
-    from ctbridge.phantom import PHASES, write_phantom_dataset
-
-    wanted = [p.strip() for p in phases.split(",") if p.strip()]
-    unknown = [p for p in wanted if p not in PHASES]
-    if unknown or not wanted:
-        raise typer.BadParameter(f"unknown phases {unknown}; choose from {list(PHASES)}")
-    write_phantom_dataset(out, patients=patients, size=size, slices=slices, slice_mm=slice_mm,
-                          phases=wanted, seed=seed, noise_hu=noise_hu, plaques_max=plaques_max)
-    typer.echo(f"wrote {patients} patients x {len(wanted)} phases to {out}")
-
-
-@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/demo"),
     preset: Annotated[str, typer.Option(help="tiny (CI), cpu-small (this CPU) or full (GPU).")
@@ -186,6 +161,9 @@ def demo(
 
 def _register_optional_commands() -> None:
     """Commands whose modules live beside this one; each registers itself if present."""
+    from ctbridge.cli_phantom import phantom_command
+
+    app.command("phantom")(phantom_command)
     try:
         from ctbridge.cli_evaluate import evaluate_command
 
