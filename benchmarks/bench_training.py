@@ -47,7 +47,7 @@ def make_step(model, opt_d, opt_g, batch):
 
 
 def bench_model(kind: str, width: float, device: torch.device, batch_size: int, patch: int,
-                precision: str) -> tuple[float, float]:
+                precision: str, repeats: int = 3) -> tuple[float, float]:
     """(patches per second, achieved GFLOP/s) of one D+G training step."""
     torch.manual_seed(0)
     extra = dict(KINDS[kind])
@@ -62,7 +62,7 @@ def bench_model(kind: str, width: float, device: torch.device, batch_size: int, 
            else torch.autocast(device.type, enabled=False))
     with ctx:
         flops = count_flops(step)
-        seconds = best_time(step, repeats=3, warmup=1, device=device)
+        seconds = best_time(step, repeats=repeats, warmup=1, device=device)
     patches = batch_size * len(model.domains)
     return patches / seconds, flops / seconds / 1e9
 
@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--patch", type=int, default=32)
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--repeats", type=int, default=3, help="timed steps (best is kept)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -85,7 +86,7 @@ def main() -> None:
     for width in (float(w) for w in args.widths.split(",")):
         for kind in KINDS:
             pps, gflops = bench_model(kind, width, device, args.batch, args.patch,
-                                      args.precision)
+                                      args.precision, args.repeats)
             if kind == "unit":
                 baseline = pps
             rows.append(Row(f"{kind} w={width:g} train patches/s ({args.precision})", pps,
