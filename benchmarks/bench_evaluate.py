@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Row, best_time, machine_info, print_table, save_json  # noqa: E402
+from common import Row, best_time, report  # noqa: E402
 
 from ctbridge.data.body_mask import body_mask  # noqa: E402
 from ctbridge.evaluation.report import evaluate_scan  # noqa: E402
@@ -41,9 +41,7 @@ def main() -> None:
                 mae, "numpy masked MAE, same volume"),
             Row("plaques scored", len(ph.plaque_info), "count")]
     title = "evaluation speed"
-    print_table(title, rows)
-    if args.json:
-        save_json(args.json, title, rows, machine_info(torch.device("cpu")))
+    report(title, rows, args.json, torch.device("cpu"))
 
 
 if __name__ == "__main__":

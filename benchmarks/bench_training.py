@@ -17,16 +17,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402
-    Row,
-    best_time,
-    conv_peak_gflops,
-    count_flops,
-    machine_info,
-    matmul_peak_gflops,
-    print_table,
-    save_json,
-)
+from common import Row, best_time, conv_peak_gflops, count_flops, matmul_peak_gflops, report  # noqa: E402
 
 from ctbridge.models import ModelConfig, build_model  # noqa: E402
 
@@ -99,9 +90,7 @@ def main() -> None:
         if r.what.startswith("gmm_unit") and "patches/s" in r.what:
             r.reference = rows[i + 2].value
     title = f"training throughput, batch {args.batch} x {args.patch}^2 per domain"
-    print_table(title, rows)
-    if args.json:
-        save_json(args.json, title, rows, machine_info(device))
+    report(title, rows, args.json, device)
 
 
 if __name__ == "__main__":

@@ -21,15 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402
-    Row,
-    conv_peak_gflops,
-    count_flops,
-    machine_info,
-    peak_rss_gb,
-    print_table,
-    save_json,
-)
+from common import Row, conv_peak_gflops, count_flops, peak_rss_gb, report  # noqa: E402
 
 from ctbridge.data.intensity import IntensityScaler  # noqa: E402
 from ctbridge.inference.translator import Translator, window_count  # noqa: E402
@@ -94,9 +86,7 @@ def main() -> None:
         n_win = window_count((512, 512), 32, args.overlap)
         rows.append(Row(f"w={width:g} windows per slice (overlap {args.overlap})", n_win, "count"))
     title = f"translation speed on {device} (GMM-UNIT, K=25, batch {args.batch})"
-    print_table(title, rows)
-    if args.json:
-        save_json(args.json, title, rows, machine_info(device))
+    report(title, rows, args.json, device)
 
 
 if __name__ == "__main__":

@@ -109,3 +109,10 @@ def save_json(path: Path, title: str, rows: list[Row], info: dict[str, str]) -> 
     path.write_text(json.dumps({"title": title, "machine": info,
                                 "rows": [{**asdict(r), "ratio": r.ratio} for r in rows]},
                                indent=1))
+
+
+def report(title: str, rows: list[Row], json_path: Path | None, device: torch.device) -> None:
+    """Print the table and, when asked, save it with the machine description."""
+    print_table(title, rows)
+    if json_path:
+        save_json(json_path, title, rows, machine_info(device))
