@@ -48,11 +48,12 @@ class GMMUNIT(TranslationModel):
         c = config
         self.downsampling = c.n_down
         net = dict(width=c.width, n_down=c.n_down, shared_layers=c.shared_layers,
-                   norm=c.generator_norm, act="lrelu")
+                   norm=c.generator_norm, act="lrelu", residual=c.residual_stages)
         self.encoder = VGGEncoder(self.domains, in_channels=c.in_channels, **net)
         latent_dim = c.latent_dim or self.encoder.out_channels
         self.latent = MixtureLatent(self.encoder.out_channels, latent_dim, c.n_components,
-                                    len(self.domains), fixed_prior=c.fixed_prior)
+                                    len(self.domains), fixed_prior=c.fixed_prior,
+                                    posterior_std_init=c.posterior_std_init)
         self.generator = VGGGenerator(self.domains, latent_dim=latent_dim,
                                       out_channels=c.in_channels, **net)
         self.discriminators = nn.ModuleDict({

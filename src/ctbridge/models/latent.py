@@ -88,7 +88,7 @@ class MixtureLatent(nn.Module):
     """
 
     def __init__(self, in_channels: int, latent_dim: int, n_components: int, n_domains: int,
-                 *, fixed_prior: bool = False) -> None:
+                 *, fixed_prior: bool = False, posterior_std_init: float = 1.0) -> None:
         super().__init__()
         if fixed_prior and n_components != 1:
             raise ValueError("a fixed N(0, I) prior has one component")
@@ -103,7 +103,9 @@ class MixtureLatent(nn.Module):
             "prior_mu": mu,  # (K, C)
             "prior_log_sigma": torch.zeros(k, c),  # (K, C)
             "prior_logits": torch.zeros(k),  # (K,) uniform pi
-            "posterior_log_var": torch.zeros(n_domains, k, c),  # (D, K, C) log Sigma_{k,i}
+            # (D, K, C) log Sigma_{k,i}; UNIT proper keeps the identity
+            "posterior_log_var": torch.full((n_domains, k, c), 0.0 if fixed_prior else
+                                            2.0 * math.log(posterior_std_init)),
         }
         for name, value in tensors.items():
             if fixed_prior:

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ctbridge.models.blocks import ActKind, ConvNormAct, NormKind, ResizeConv, scaled
+from ctbridge.models.blocks import ActKind, ConvNormAct, NormKind, ResizeConv, StageShortcut, scaled
 
 VGG16_STAGES: tuple[tuple[int, int], ...] = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
 """(convolutions, channels) of VGG-16's five stages."""
@@ -51,20 +51,23 @@ def _check_split(n_down: int, shared_layers: int) -> None:
 
 
 def encoder_stage(index: int, in_channels: int, *, width: float, pool: bool, norm: NormKind,
-                  act: ActKind) -> nn.Sequential:
-    """VGG stage ``index`` (0-based): its 3x3 convs, then a 2x2 max-pool if ``pool``."""
+                  act: ActKind, residual: bool = False) -> nn.Sequential:
+    """VGG stage ``index`` (0-based): its 3x3 convs (with a shortcut around them if
+    ``residual``), then a 2x2 max-pool if ``pool``."""
     n_convs, _ = VGG16_STAGES[index]
     out = stage_channels(width)[index]
     layers: list[nn.Module] = []
     for i in range(n_convs):
         layers.append(ConvNormAct(in_channels if i == 0 else out, out, 3, norm=norm, act=act))
+    if residual:
+        layers = [StageShortcut(nn.Sequential(*layers), in_channels, out)]
     if pool:
         layers.append(nn.MaxPool2d(2))
     return nn.Sequential(*layers)
 
 
 def generator_stage(index: int, in_channels: int, *, width: float, upsample: bool,
-                    norm: NormKind, act: ActKind) -> nn.Sequential:
+                    norm: NormKind, act: ActKind, residual: bool = False) -> nn.Sequential:
     """Mirror of encoder stage ``index``: (resize-)conv in, 3x3 convs, out to the stage below.
 
     The output has the channels of stage ``index - 1`` (stage 0 keeps its own), so stacking
@@ -81,6 +84,9 @@ def generator_stage(index: int, in_channels: int, *, width: float, upsample: boo
             layers.append(ResizeConv(c_in, c_out, 3, norm=norm, act=act))
         else:
             layers.append(ConvNormAct(c_in, c_out, 3, norm=norm, act=act))
+    if residual:
+        return nn.Sequential(StageShortcut(nn.Sequential(*layers), in_channels, out,
+                                           upsample=upsample))
     return nn.Sequential(*layers)
 
 
@@ -99,7 +105,7 @@ class VGGEncoder(nn.Module):
 
     def __init__(self, domains: Sequence[str], *, in_channels: int = 1, width: float = 1.0,
                  n_down: int = 2, shared_layers: int = 1, norm: NormKind = "none",
-                 act: ActKind = "lrelu") -> None:
+                 act: ActKind = "lrelu", residual: bool = False) -> None:
         super().__init__()
         _check_split(n_down, shared_layers)
         self.n_down = n_down
@@ -110,7 +116,7 @@ class VGGEncoder(nn.Module):
             mods = []
             for s in indices:
                 mods.append(encoder_stage(s, c_in, width=width, pool=s < n_down, norm=norm,
-                                          act=act))
+                                          act=act, residual=residual))
                 c_in = chans[s]
             return nn.Sequential(*mods)
 
@@ -137,7 +143,7 @@ class VGGGenerator(nn.Module):
 
     def __init__(self, domains: Sequence[str], *, latent_dim: int, out_channels: int = 1,
                  width: float = 1.0, n_down: int = 2, shared_layers: int = 1,
-                 norm: NormKind = "none", act: ActKind = "lrelu") -> None:
+                 norm: NormKind = "none", act: ActKind = "lrelu", residual: bool = False) -> None:
         super().__init__()
         _check_split(n_down, shared_layers)
         order = list(reversed(range(len(VGG16_STAGES))))  # stages 4, 3, 2, 1, 0
@@ -147,7 +153,7 @@ class VGGGenerator(nn.Module):
             mods = []
             for s in indices:
                 mods.append(generator_stage(s, c_in, width=width, upsample=s < n_down,
-                                            norm=norm, act=act))
+                                            norm=norm, act=act, residual=residual))
                 c_in = chans[max(s - 1, 0)]
             return nn.Sequential(*mods)
 
