@@ -17,7 +17,7 @@ def test_residual_model_shapes_and_every_generator_weight_learns():
     shortcuts = [m for m in model.modules() if isinstance(m, StageShortcut)]
     # 4 private stages per domain + 1 shared, in the encoder and in the generator
     assert len(shortcuts) == 2 * (2 * 4 + 1)
-    assert all(float(m.alpha) == ALPHA_INIT for m in shortcuts)
+    assert all(abs(float(m.alpha) - ALPHA_INIT) < 1e-7 for m in shortcuts)
     assert model.translate(torch.zeros(2, 1, 64, 48), "nc", "ce").shape == (2, 1, 64, 48)
     expected = 2 * math.log(0.1)
     assert torch.allclose(model.latent.posterior_log_var, torch.full_like(
@@ -28,7 +28,9 @@ def test_residual_model_shapes_and_every_generator_weight_learns():
     batch = {d: torch.randn(2, 1, 32, 32) for d in model.domains}
     model.generator_losses(batch)["total"].backward()
     opt.step()
-    assert all(not torch.equal(b, p) for b, p in zip(before, params, strict=True))
+    names = {id(p): n for n, p in model.named_parameters()}
+    frozen = [names[id(p)] for b, p in zip(before, params, strict=True) if torch.equal(b, p)]
+    assert frozen == []
 
 
 def test_plain_vgg16_stays_the_default_and_unit_keeps_unit_variance():
