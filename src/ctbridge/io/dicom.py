@@ -27,7 +27,6 @@ from ctbridge.io.atomic import atomic_path
 from ctbridge.io.scan import Scan
 
 SPACING_TOLERANCE = 0.01  # relative deviation of one slice step from the median step
-CTB_UID_PREFIX = None  # pydicom's own prefix; a registered root would go here
 
 
 def _read_header(path: Path) -> Dataset | None:
