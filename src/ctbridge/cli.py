@@ -176,6 +176,9 @@ def _register_optional_commands() -> None:
         app.command("experiment")(experiment_command)
     except ImportError:
         pass
+    from ctbridge.cli_select_k import select_k_command
+
+    app.command("select-k")(select_k_command)
 
 
 _register_optional_commands()

@@ -43,7 +43,7 @@ from ctbridge.io import Scan, read_scan
 
 __all__ = ["Cohort", "Fold", "kfold", "load_cohort", "translate_cohort", "write_results",
            "Column", "RowResult", "Experiment", "RowPlan", "plan_rows", "run_experiment",
-           "TRANSLATOR_TITLES"]
+           "TRANSLATOR_TITLES", "VolumeStore", "run_fold"]
 
 TRANSLATOR_TITLES = {"cyclegan": "CycleGAN", "unit": "UNIT", "gmm_unit": "GMM-UNIT (ours)"}
 DOMAIN_TITLES = {"nc": "NC", "ce": "CE"}
@@ -144,8 +144,9 @@ class VolumeStore:
             del self.cache[key]
 
 
-def _train_volumes(store: VolumeStore, exp: Experiment, row: RowPlan, fold: Fold,
+def train_volumes(store: VolumeStore, exp: Experiment, row: RowPlan, fold: Fold,
                    synthetic: Mapping[str, Path]) -> list[SegVolume]:
+    """The fold's training volumes for ``row``: real labelled phase [+ real/synthetic other]."""
     vols = [store.real(exp.train_domain, p) for p in fold.train]
     if row.extra == "real":
         vols += [store.real(exp.other_domain, p) for p in fold.train]
@@ -154,11 +155,13 @@ def _train_volumes(store: VolumeStore, exp: Experiment, row: RowPlan, fold: Fold
     return vols
 
 
-def _run_fold(exp: Experiment, store: VolumeStore, row: RowPlan, fold: Fold,
+def run_fold(exp: Experiment, store: VolumeStore, row: RowPlan, fold: Fold,
               synthetic: Mapping[str, Path], device: torch.device) -> dict[str, Any]:
+    """Train one segmenter for ``row`` on ``fold.train``; score it on ``fold.test``'s real NC
+    and CE scans. Also used alone (one validation fold) by `ctbridge select-k`."""
     cfg = exp.config
     t0 = time.perf_counter()
-    model = train_segmenter(_train_volumes(store, exp, row, fold, synthetic), cfg.segmenter,
+    model = train_segmenter(train_volumes(store, exp, row, fold, synthetic), cfg.segmenter,
                             spatial_dims=exp.spatial_dims, seed=cfg.seed + fold.index,
                             device=device, progress=cfg.progress,
                             desc=f"{exp.name} {row.key} fold {fold.index}")
@@ -236,7 +239,7 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
             result.translator = (row.translator.name if isinstance(row.translator, Translator)
                                  else str(row.translator))
         for fold in folds:
-            result.folds.append(_run_fold(exp, store, row, fold, synthetic.get(row.key, {}),
+            result.folds.append(run_fold(exp, store, row, fold, synthetic.get(row.key, {}),
                                           device))
         store.drop(f"syn:{row.key}")
         result.seconds = time.perf_counter() - t0
