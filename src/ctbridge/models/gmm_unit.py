@@ -60,8 +60,10 @@ class GMMUNIT(TranslationModel):
             d: PatchDiscriminator(c.in_channels, width=c.width, n_layers=c.d_layers,
                                   norm=c.discriminator_norm)
             for d in self.domains})
-        for module in (self.encoder, self.latent.heads, self.generator, self.discriminators):
-            init_weights(module, "kaiming")
+        if c.init == "kaiming":
+            for module in (self.encoder, self.latent.heads, self.generator,
+                           self.discriminators):
+                init_weights(module, "kaiming")
 
     # ----------------------------------------------------------------------------- parts
     def generator_parameters(self) -> list[nn.Parameter]:
