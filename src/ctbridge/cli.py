@@ -128,8 +128,10 @@ def translate(
     to: Annotated[str, typer.Option("--to", help="Target domain, e.g. ce or nc.")],
     from_: Annotated[str | None, typer.Option(
         "--from", help="Source domain (needed only for models with > 2 domains).")] = None,
-    mode: Annotated[str, typer.Option(help="window (sliding, blended) or full (whole slice).")
-                    ] = "window",
+    mode: Annotated[str, typer.Option(
+        help="full (whole slice at once; default: same quality, 1.6-6x faster, measured) or "
+             "window (sliding training-size windows, Gaussian-blended; bounded memory).")
+                    ] = "full",
     overlap: Annotated[float, typer.Option(help="Window overlap in [0, 1).")] = 0.5,
     batch: Annotated[int, typer.Option(help="Slices per batch.")] = 16,
     samples: Annotated[int, typer.Option(
@@ -179,6 +181,12 @@ def _register_optional_commands() -> None:
     from ctbridge.cli_select_k import select_k_command
 
     app.command("select-k")(select_k_command)
+    try:
+        from ctbridge.cli_qc import qc_app
+
+        app.add_typer(qc_app, name="qc")
+    except ImportError:
+        pass
 
 
 _register_optional_commands()

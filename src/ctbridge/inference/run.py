@@ -49,7 +49,7 @@ def translate_one(translator: Translator, src: Path, dst: Path, **kwargs: object
 
 
 def translate_paths(input: Path, output: Path, *, model: Path, target: str,
-                    source: str | None = None, mode: Mode = "window", overlap: float = 0.5,
+                    source: str | None = None, mode: Mode = "full", overlap: float = 0.5,
                     batch: int = 16, samples: int = 0, device: str = "cpu") -> list[Path]:
     """Translate ``input`` (scan or folder of scans) into ``output`` (scan or folder)."""
     console = Console(stderr=True)
