@@ -61,15 +61,14 @@ def experiment_command(
         "--set", help="Override a config field: key=value (repeatable), e.g. folds=3.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto.")] = None,
     qc: Annotated[Path | None, typer.Option(
-        help="QC folder (not used yet: accepted and ignored).")] = None,
+        help="QC folder (ctbridge qc train): drop the synthetic slices it rejects.")] = None,
 ) -> None:
     """Run a downstream segmentation experiment (the paper's Tables 1 and 2) on a phantom."""
     if name not in EXPERIMENTS:
         raise ConfigError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
-    if qc is not None:
-        typer.echo(f"note: --qc {qc} is ignored (QC of experiments is not implemented yet)",
-                   err=True)
     overrides = list(set_ or [])
+    if qc is not None:
+        overrides.append(f"qc={qc}")
     if device:
         overrides.append(f"device={device}")
     chosen = parse_translators(translators)

@@ -27,9 +27,17 @@ def test_unknown_experiment_is_a_config_error(tmp_path):
 def test_command_runs_plaque_without_translators(cohort_dir, tmp_path, capsys):
     experiment_command("plaque", data=cohort_dir, out=tmp_path / "o", preset="cpu-small",
                        set_=[*TINY, "segmenter.patch=[16, 16]", "oracle=false"],
-                       device="cpu", qc=tmp_path / "qc")
+                       device="cpu")
     captured = capsys.readouterr()
-    assert "--qc" in captured.err and "ignored" in captured.err
     assert "| NC only (baseline) |" in captured.out
     rows = json.loads((tmp_path / "o" / "results.json").read_text())["rows"]
     assert [r["status"] for r in rows] == ["ok"] + ["skipped"] * 4
+
+
+def test_a_missing_qc_folder_is_a_one_line_error(cohort_dir, tmp_path):
+    from ctbridge.cli import main
+
+    code = main(["experiment", "plaque", "--data", str(cohort_dir), "--out", str(tmp_path / "o"),
+                 "--preset", "cpu-small", "--qc", str(tmp_path / "no_qc"),
+                 *[a for s in TINY for a in ("--set", s)]])
+    assert code == 2

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from ctbridge.config import load_config
 from ctbridge.data.intensity import IntensityScaler
+from ctbridge.evaluation.experiments.cohort import load_cohort
+from ctbridge.evaluation.experiments.common import VolumeStore
 from ctbridge.evaluation.experiments.config import PancreasConfig, PlaqueConfig
-from ctbridge.evaluation.experiments.pancreas import grid_shape, run_pancreas
-from ctbridge.evaluation.experiments.plaque import CONFIGS, run_plaque
+from ctbridge.evaluation.experiments.pancreas import PancreasExperiment, grid_shape, run_pancreas
+from ctbridge.evaluation.experiments.plaque import CONFIGS, PlaqueExperiment, run_plaque
 from ctbridge.inference.translator import Translator
+from ctbridge.io import read_scan
 from tests.evaluation.experiments.cohort import ShiftModule
 from tests.evaluation.experiments.conftest import TINY
 
@@ -104,3 +108,40 @@ def test_shipped_configs_and_presets_validate(cls, name, preset):
     assert cfg.experiment == name
     if preset == "cpu-small":
         assert cfg.device == "cpu" and cfg.folds == 2 and cfg.threads == 1
+
+
+class _RejectSlices:
+    """A stand-in QC model: rejects the listed slice indices of every volume."""
+
+    def __init__(self, bad: list[int]) -> None:
+        self.bad = bad
+
+    def rejected(self, volume_hu):
+        out = np.zeros(volume_hu.shape[0], bool)
+        out[self.bad] = True
+        return out
+
+
+def test_qc_drops_rejected_synthetic_slices_only(cohort_dir, tmp_path):
+    cohort = load_cohort(cohort_dir)
+    name = cohort.names[0]
+    path = cohort.scan_path("ce", name)
+    store = VolumeStore(PlaqueExperiment(PlaqueConfig(), cohort), _RejectSlices([0, 2]))
+    real = store.real("nc", name)
+    syn = store.get("syn:gmm_unit", name, path)
+    assert real.image.shape[0] == 4  # real data is never filtered
+    assert syn.image.shape[0] == 2
+    full = PlaqueExperiment(PlaqueConfig(), cohort).volume(read_scan(path), name)
+    np.testing.assert_array_equal(syn.image, full.image[[1, 3]])
+    np.testing.assert_array_equal(syn.target, full.target[[1, 3]])
+    assert store.qc_counts["syn:gmm_unit"] == {"slices": 4, "rejected_slices": 2, "volumes": 1,
+                                               "rejected_volumes": 0}
+    # 3D: a volume is kept whole below the rejected fraction and dropped above it
+    cfg = load_config(PancreasConfig, CONFIGS / "experiment_pancreas.yaml")
+    assert cfg.qc_max_rejected == 0.5
+    whole = PancreasExperiment(cfg, cohort).volume(read_scan(path), name)
+    keep = VolumeStore(PancreasExperiment(cfg, cohort), _RejectSlices([0, 2]))
+    np.testing.assert_array_equal(keep.get("syn:unit", name, path).image, whole.image)
+    drop = VolumeStore(PancreasExperiment(cfg, cohort), _RejectSlices([0, 1, 2]))
+    assert drop.get("syn:unit", name, path) is None
+    assert drop.qc_counts["syn:unit"]["rejected_volumes"] == 1

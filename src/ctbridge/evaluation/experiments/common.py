@@ -37,7 +37,13 @@ from ctbridge.evaluation.experiments.cohort import Cohort, Fold, kfold, load_coh
 from ctbridge.evaluation.experiments.config import ExperimentConfig
 from ctbridge.evaluation.experiments.results import Column, RowResult, write_results
 from ctbridge.evaluation.experiments.synthetic import translate_cohort
-from ctbridge.evaluation.segmentation import SegVolume, predict_volume, train_segmenter
+from ctbridge.evaluation.segmentation import (
+    BODY_HU,
+    SCALER,
+    SegVolume,
+    predict_volume,
+    train_segmenter,
+)
 from ctbridge.inference.translator import Translator
 from ctbridge.io import Scan, read_scan
 
@@ -122,22 +128,61 @@ class Experiment(ABC):
 
 
 class VolumeStore:
-    """Volumes loaded once per run: real phases for the whole run, a synthetic set per row."""
+    """Volumes loaded once per run: real phases for the whole run, a synthetic set per row.
 
-    def __init__(self, experiment: Experiment) -> None:
+    With a quality-control model (``qc``), synthetic volumes (tags ``syn:*``) lose the slices
+    it rejects (2D experiments) or are left out when too many are rejected (3D); the counts
+    are kept in ``qc_counts[tag]`` for the results.
+    """
+
+    def __init__(self, experiment: Experiment, qc: Any = None) -> None:
         self.experiment = experiment
-        self.cache: dict[tuple[str, str], SegVolume] = {}
+        self.qc = qc
+        self.cache: dict[tuple[str, str], SegVolume | None] = {}
+        self.qc_counts: dict[str, dict[str, int]] = {}
 
-    def get(self, tag: str, patient: str, path: Path) -> SegVolume:
+    def get(self, tag: str, patient: str, path: Path) -> SegVolume | None:
+        """The volume, or None for a synthetic 3D volume that QC rejects."""
         key = (tag, patient)
         if key not in self.cache:
             scan = read_scan(path)
-            self.cache[key] = self.experiment.volume(scan, patient)
+            volume = self.experiment.volume(scan, patient)
+            if self.qc is not None and tag.startswith("syn:"):
+                volume = self._quality_controlled(tag, scan.array, volume)
+            self.cache[key] = volume
         return self.cache[key]
 
+    def _quality_controlled(self, tag: str, hu: np.ndarray, volume: SegVolume
+                            ) -> SegVolume | None:
+        rejected = np.asarray(self.qc.rejected(hu), bool)  # (z,)
+        counts = self.qc_counts.setdefault(tag, {"slices": 0, "rejected_slices": 0,
+                                                 "volumes": 0, "rejected_volumes": 0})
+        counts["slices"] += int(rejected.size)
+        counts["rejected_slices"] += int(rejected.sum())
+        counts["volumes"] += 1
+        if self.experiment.spatial_dims == 3:
+            if rejected.mean() > self.experiment.config.qc_max_rejected:
+                counts["rejected_volumes"] += 1
+                return None
+            return volume
+        keep = ~rejected
+        if not keep.any():
+            counts["rejected_volumes"] += 1
+            return None
+        if keep.all():
+            return volume
+        scaled = volume.image[keep]
+        body = np.argwhere(scaled > SCALER.to_model(np.float32(BODY_HU)))
+        box = None if body.size == 0 else (tuple(int(v) for v in body.min(0)),
+                                           tuple(int(v) for v in body.max(0)))
+        return SegVolume(scaled, volume.target[keep], volume.name, box)
+
     def real(self, domain: str, patient: str) -> SegVolume:
-        return self.get(f"real:{domain}", patient, self.experiment.cohort.scan_path(domain,
-                                                                                    patient))
+        """A real scan's volume (never filtered by QC)."""
+        volume = self.get(f"real:{domain}", patient,
+                          self.experiment.cohort.scan_path(domain, patient))
+        assert volume is not None  # only synthetic volumes can be dropped
+        return volume
 
     def drop(self, tag: str) -> None:
         for key in [k for k in self.cache if k[0] == tag]:
@@ -152,7 +197,7 @@ def train_volumes(store: VolumeStore, exp: Experiment, row: RowPlan, fold: Fold,
         vols += [store.real(exp.other_domain, p) for p in fold.train]
     elif row.extra is not None:
         vols += [store.get(f"syn:{row.key}", p, synthetic[p]) for p in fold.train]
-    return vols
+    return [v for v in vols if v is not None]
 
 
 def run_fold(exp: Experiment, store: VolumeStore, row: RowPlan, fold: Fold,
@@ -211,7 +256,12 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
     exp = experiment(config, cohort)
     save_config(config, out / "config.yaml")
     cache_dir = Path(config.cache_dir) if config.cache_dir else out / "synthetic"
-    store = VolumeStore(exp)
+    qc = None
+    if config.qc is not None:
+        from ctbridge.qc import QualityControl
+
+        qc = QualityControl.load(config.qc, device=device)
+    store = VolumeStore(exp, qc)
     meta = {"experiment": exp.name, "data": str(Path(data)), "patients": cohort.names,
             "folds": [{"index": f.index, "train": list(f.train), "test": list(f.test)}
                       for f in folds],
@@ -242,12 +292,22 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
             result.folds.append(run_fold(exp, store, row, fold, synthetic.get(row.key, {}),
                                           device))
         store.drop(f"syn:{row.key}")
+        if f"syn:{row.key}" in store.qc_counts:
+            meta.setdefault("qc", {"folder": str(config.qc)})[row.key] = \
+                store.qc_counts[f"syn:{row.key}"]
         result.seconds = time.perf_counter() - t0
         write_results(out, title=exp.title, caption=exp.caption, rows=results,
                       columns=exp.columns, folds=len(folds),
                       meta={**meta, "seconds": round(time.perf_counter() - t_start, 1),
                             "complete": False})
-    _, md = write_results(out, title=exp.title, caption=exp.caption, rows=results,
+    caption = exp.caption
+    if "qc" in meta:
+        dropped = "; ".join(f"{k} {v['rejected_slices']}/{v['slices']} slices"
+                            + (f", {v['rejected_volumes']} volumes" if v["rejected_volumes"]
+                               else "")
+                            for k, v in meta["qc"].items() if isinstance(v, dict))
+        caption += f" Quality control ({config.qc}) dropped synthetic data: {dropped}."
+    _, md = write_results(out, title=exp.title, caption=caption, rows=results,
                           columns=exp.columns, folds=len(folds),
                           meta={**meta, "seconds": round(time.perf_counter() - t_start, 1),
                                 "complete": True})

@@ -58,6 +58,14 @@ class ExperimentConfig(BaseModel):
                     "are skipped rows")
     translate_mode: Literal["full", "window"] = Field(
         "full", description="Translator mode used to make the synthetic scans")
+    qc: Path | None = Field(
+        None, description="QC folder (ctbridge qc train): synthetic slices it rejects are "
+                          "dropped from training, as in the paper (2D: those slices; 3D: a "
+                          "synthetic volume with more than qc_max_rejected of its slices "
+                          "rejected)")
+    qc_max_rejected: float = Field(
+        0.5, ge=0, le=1, description="3D experiments: largest rejected-slice fraction of a "
+                                     "synthetic volume that is still used")
     oracle: bool = Field(True, description="also train on the real other phase (upper bound)")
     cache_dir: Path | None = Field(
         None, description="synthetic scans cache (null = OUT/synthetic); shared between runs")
