@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from ctbridge.config import save_config
 from ctbridge.device import resolve_device
+from ctbridge.errors import CheckpointError
 from ctbridge.evaluation.experiments.cohort import Cohort, Fold, kfold, load_cohort
 from ctbridge.evaluation.experiments.config import ExperimentConfig
 from ctbridge.evaluation.experiments.results import Column, RowResult, write_results
@@ -258,6 +259,9 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
     cache_dir = Path(config.cache_dir) if config.cache_dir else out / "synthetic"
     qc = None
     if config.qc is not None:
+        if not Path(config.qc).is_dir():
+            raise CheckpointError(f"{config.qc}: no such QC folder (make one with ctbridge qc "
+                                  "train)")
         from ctbridge.qc import QualityControl
 
         qc = QualityControl.load(config.qc, device=device)
