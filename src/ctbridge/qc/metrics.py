@@ -1,0 +1,43 @@
+"""ROC AUC and ROC curve of artefact scores: real slices are negatives, artefacts positives.
+
+The AUC is MONAI's ``compute_roc_auc`` (ties count one half, as the Mann-Whitney U statistic);
+the curve is computed here for the figure.
+
+Example:
+    >>> roc_auc([0.1, 0.4], [0.35, 0.8])
+    0.75
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+
+def roc_auc(real: Sequence[float] | np.ndarray, artefact: Sequence[float] | np.ndarray) -> float:
+    """P(score of an artefact slice > score of a real slice), ties counting 1/2; NaN if empty."""
+    from monai.metrics import compute_roc_auc
+
+    neg, pos = np.asarray(real, np.float64).ravel(), np.asarray(artefact, np.float64).ravel()
+    if neg.size == 0 or pos.size == 0:
+        return float("nan")
+    y_pred = torch.from_numpy(np.concatenate([neg, pos]))
+    y = torch.cat([torch.zeros(neg.size), torch.ones(pos.size)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(compute_roc_auc(y_pred, y))
+
+
+def roc_curve(real: Sequence[float] | np.ndarray, artefact: Sequence[float] | np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(false-positive rate, true-positive rate) over every threshold, from (0, 0) to (1, 1)."""
+    neg, pos = np.asarray(real, np.float64).ravel(), np.asarray(artefact, np.float64).ravel()
+    if neg.size == 0 or pos.size == 0:
+        return np.array([0.0, 1.0]), np.array([0.0, 1.0])
+    thresholds = np.unique(np.concatenate([neg, pos]))[::-1]
+    fpr = (neg[None, :] >= thresholds[:, None]).mean(1)
+    tpr = (pos[None, :] >= thresholds[:, None]).mean(1)
+    return np.concatenate([[0.0], fpr, [1.0]]), np.concatenate([[0.0], tpr, [1.0]])
