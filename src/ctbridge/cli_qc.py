@@ -3,6 +3,7 @@
 Registered by ``ctbridge.cli`` as a sub-command group::
 
     ctbridge qc train --out QC_DIR [--data DIR] [--preset tiny|cpu-small|full] [--seed N]
+                      [--set key=value ...]
     ctbridge qc score INPUT --out CSV [--model QC_DIR] [--threshold T]
 
 ``--data`` holds scans the translator did not train on (a phantom folder or a folder of
@@ -41,12 +42,16 @@ def train_command(
                                                   "the patient split.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a QC config field: key=value (repeatable), e.g. "
+                      "held_out=[] to train on every artefact kind, steps=1200.")] = None,
 ) -> None:
     """Train the QC network on real slices and synthetic artefacts; report ROC AUC per kind."""
+    from ctbridge.config import parse_overrides
     from ctbridge.qc.config import qc_config
     from ctbridge.qc.train import train_qc
 
-    overrides: dict[str, object] = {"progress": progress}
+    overrides: dict[str, object] = {"progress": progress, **parse_overrides(set_ or [])}
     if seed is not None:
         overrides["seed"] = seed
     if device is not None:

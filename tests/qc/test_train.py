@@ -244,3 +244,13 @@ def test_every_kind_is_learnable_at_tiny_size(tmp_path):
     _, metrics = train_qc(qc_config("tiny", {"held_out": [], "progress": False}), tmp_path)
     for kind, m in metrics["by_strength"]["1"]["per_kind"].items():
         assert m["auc"] > 0.55, (kind, m)
+
+
+def test_cli_train_set_overrides_reach_the_config(tmp_path, capsys):
+    """--set is parsed as YAML and validated: an unknown kind fails before any training."""
+    out = tmp_path / "q"
+    assert main(["qc", "train", "--out", str(out), "--preset", "tiny",
+                 "--set", "held_out=[moire]"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "moire" in err and "\n" not in err
+    assert not out.exists()
