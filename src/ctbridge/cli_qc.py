@@ -99,3 +99,8 @@ def score_command(
     files = len({r["file"] for r in rows})
     typer.echo(f"{len(rejected)} of {len(rows)} slices in {files} scan(s) rejected "
                f"(score > {t:.4f}); wrote {out}")
+    if rows and len(rejected) > 0.5 * len(rows):
+        typer.echo(f"warning: most slices rejected. If these are real scans, the QC model "
+                   f"(expects ~{qc.expected_false_alarms:.0%} of real slices rejected) was "
+                   "trained on different data: train it on scans like these with "
+                   "`ctbridge qc train --data FOLDER`.", err=True)

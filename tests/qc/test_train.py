@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from ctbridge.cli import main
 from ctbridge.data.body_mask import body_mask
-from ctbridge.errors import CheckpointError
+from ctbridge.errors import CheckpointError, DataError
 from ctbridge.io import Scan, write_scan
 from ctbridge.phantom import generate_patient
 from ctbridge.qc.artefacts import KINDS, apply_artefact
@@ -110,6 +111,19 @@ def test_clean_real_slices_score_below_the_threshold(qc, fresh):
     kept = np.mean(fresh["scores"] <= qc.threshold)
     assert kept >= 0.75, f"only {kept:.0%} of fresh real slices kept"
     assert np.median(fresh["scores"]) < qc.threshold
+
+
+def test_check_fits_passes_matching_real_scans_and_refuses_foreign_ones(qc, fresh):
+    rate = qc.check_fits(fresh["volumes"], "fresh phantom")
+    assert rate == pytest.approx(np.mean(fresh["scores"] > qc.threshold))
+    assert qc.expected_false_alarms == pytest.approx(0.05)
+    # "another scanner": the same anatomy through a soft kernel; the QC rejects it wholesale
+    soft = [ndimage.gaussian_filter(v, (0, 1.5, 1.5)) for v in fresh["volumes"]]
+    with pytest.raises(DataError, match=r"soft kernel: the QC model rejects \d+% of these "
+                                        r"real slices \(expected about 5%\)"):
+        qc.check_fits(soft, "soft kernel")
+    with pytest.raises(ValueError):
+        qc.check_fits([], "nothing")
 
 
 def test_rejection_is_monotone_in_the_threshold(qc, fresh):
@@ -211,8 +225,9 @@ def test_cli_score_writes_the_csv_for_a_file_and_a_folder(qc_dir, fresh, tmp_pat
     rows = (tmp_path / "all.csv").read_text().splitlines()[1:]
     assert len(rows) == 20 and {r.split(",")[0] for r in rows} == {"s0.nii.gz", "s1.nii.gz"}
     assert all(r.endswith(",1") for r in rows)  # threshold 0 rejects every slice
-    out = capsys.readouterr().out
-    assert "rejected: s0.nii.gz slice 0" in out and "20 of 20 slices" in out
+    captured = capsys.readouterr()
+    assert "rejected: s0.nii.gz slice 0" in captured.out and "20 of 20 slices" in captured.out
+    assert "warning: most slices rejected" in captured.err  # a QC that does not fit the data
 
 
 @pytest.mark.parametrize("args", [["missing.nii.gz"], ["MODEL"]])

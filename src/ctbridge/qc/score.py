@@ -109,6 +109,33 @@ class QualityControl:
         return s > t
 
     @property
+    def expected_false_alarms(self) -> float:
+        """Fraction of real slices the threshold was set to reject (``1 - keep_real``)."""
+        return 1.0 - float(self.info.get("config", {}).get("keep_real", 0.95))
+
+    def check_fits(self, real_volumes: Sequence[np.ndarray], source: str, *,
+                   limit: float = 0.25) -> float:
+        """Fraction of the slices of ``real_volumes`` (real scans) rejected; DataError above
+        ``limit``.
+
+        Why: a QC network judges "looks like the CT it was trained on". On scans of another
+        scanner, protocol or phantom version it rejects real slices as readily as synthetic
+        ones (measured: a QC trained on phantom v2 rejected 100% of real phantom v1 slices),
+        and filtering synthetic data with it would silently drop everything. ``source`` names
+        the scans in the message.
+        """
+        if not real_volumes:
+            raise ValueError("check_fits needs at least one real volume")
+        rejected = np.concatenate([self.rejected(v) for v in real_volumes])
+        rate = float(rejected.mean())
+        if rate > limit:
+            raise DataError(
+                f"{source}: the QC model rejects {rate:.0%} of these real slices (expected "
+                f"about {self.expected_false_alarms:.0%}); it was trained on different data. "
+                "Train it on real scans like these: ctbridge qc train --data FOLDER")
+        return rate
+
+    @property
     def kinds_seen(self) -> list[str]:
         return list(self.info.get("kinds_seen", []))
 

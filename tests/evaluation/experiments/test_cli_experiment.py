@@ -41,3 +41,27 @@ def test_a_missing_qc_folder_is_a_one_line_error(cohort_dir, tmp_path):
                  "--preset", "cpu-small", "--qc", str(tmp_path / "no_qc"),
                  *[a for s in TINY for a in ("--set", s)]])
     assert code == 2
+
+
+def test_a_qc_model_that_rejects_real_slices_is_refused_before_training(cohort_dir, tmp_path,
+                                                                        capsys):
+    """A QC model trained on other data (here: threshold 0, every slice rejected) would drop
+    every synthetic slice; the run stops with a one-line error instead of a baseline-like
+    table."""
+    from ctbridge.cli import main
+
+    qc_dir = tmp_path / "qc"
+    assert main(["qc", "train", "--out", str(qc_dir), "--preset", "tiny", "--no-progress",
+                 "--set", "steps=2", "--set", "cohort.patients=2", "--set",
+                 "val_patients=1"]) == 0
+    info = json.loads((qc_dir / "qc.json").read_text())
+    info["threshold"] = 0.0
+    (qc_dir / "qc.json").write_text(json.dumps(info))
+    capsys.readouterr()
+    code = main(["experiment", "plaque", "--data", str(cohort_dir), "--out", str(tmp_path / "o"),
+                 "--preset", "cpu-small", "--qc", str(qc_dir),
+                 *[a for s in TINY for a in ("--set", s)]])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert "rejects 100% of these real slices" in err and "qc train --data" in err
+    assert not (tmp_path / "o" / "results.json").exists()

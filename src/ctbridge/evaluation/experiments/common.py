@@ -257,7 +257,7 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
     exp = experiment(config, cohort)
     save_config(config, out / "config.yaml")
     cache_dir = Path(config.cache_dir) if config.cache_dir else out / "synthetic"
-    qc = None
+    qc, qc_real = None, 0.0
     if config.qc is not None:
         if not Path(config.qc).is_dir():
             raise CheckpointError(f"{config.qc}: no such QC folder (make one with ctbridge qc "
@@ -265,11 +265,16 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
         from ctbridge.qc import QualityControl
 
         qc = QualityControl.load(config.qc, device=device)
+        real = [read_scan(cohort.scan_path(exp.other_domain, p)).array for p in cohort.names]
+        qc_real = qc.check_fits(real, f"{config.qc} on the real {exp.other_domain} scans of "
+                                f"{data}", limit=config.qc_max_real_rejected)
     store = VolumeStore(exp, qc)
     meta = {"experiment": exp.name, "data": str(Path(data)), "patients": cohort.names,
             "folds": [{"index": f.index, "train": list(f.train), "test": list(f.test)}
                       for f in folds],
             "device": str(device), "config": config.model_dump(mode="json")}
+    if qc is not None:
+        meta["qc"] = {"folder": str(config.qc), "real_rejected_fraction": round(qc_real, 4)}
     results: list[RowResult] = []
     t_start = time.perf_counter()
     rows = plan_rows(exp.train_domain, exp.other_domain, given, config.oracle)
@@ -297,8 +302,7 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
                                           device))
         store.drop(f"syn:{row.key}")
         if f"syn:{row.key}" in store.qc_counts:
-            meta.setdefault("qc", {"folder": str(config.qc)})[row.key] = \
-                store.qc_counts[f"syn:{row.key}"]
+            meta["qc"][row.key] = store.qc_counts[f"syn:{row.key}"]
         result.seconds = time.perf_counter() - t0
         write_results(out, title=exp.title, caption=exp.caption, rows=results,
                       columns=exp.columns, folds=len(folds),
@@ -310,7 +314,9 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
                             + (f", {v['rejected_volumes']} volumes" if v["rejected_volumes"]
                                else "")
                             for k, v in meta["qc"].items() if isinstance(v, dict))
-        caption += f" Quality control ({config.qc}) dropped synthetic data: {dropped}."
+        caption += (f" Quality control ({config.qc}; it rejects "
+                    f"{meta['qc']['real_rejected_fraction']:.0%} of the real "
+                    f"{exp.other_domain} slices) dropped synthetic data: {dropped}.")
     _, md = write_results(out, title=exp.title, caption=caption, rows=results,
                           columns=exp.columns, folds=len(folds),
                           meta={**meta, "seconds": round(time.perf_counter() - t_start, 1),

@@ -66,6 +66,10 @@ class ExperimentConfig(BaseModel):
     qc_max_rejected: float = Field(
         0.5, ge=0, le=1, description="3D experiments: largest rejected-slice fraction of a "
                                      "synthetic volume that is still used")
+    qc_max_real_rejected: float = Field(
+        0.25, ge=0, le=1, description="refuse a QC model that rejects more than this fraction "
+                                      "of the cohort's real slices of the synthetic phase (it "
+                                      "was trained on other data)")
     oracle: bool = Field(True, description="also train on the real other phase (upper bound)")
     cache_dir: Path | None = Field(
         None, description="synthetic scans cache (null = OUT/synthetic); shared between runs")
