@@ -15,7 +15,7 @@ Slices are scored whole, at their own pixel size: a model trained at one pixel s
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,10 +113,10 @@ class QualityControl:
         """Fraction of real slices the threshold was set to reject (``1 - keep_real``)."""
         return 1.0 - float(self.info.get("config", {}).get("keep_real", 0.95))
 
-    def check_fits(self, real_volumes: Sequence[np.ndarray], source: str, *,
+    def check_fits(self, real_volumes: Iterable[np.ndarray], source: str, *,
                    limit: float = 0.25) -> float:
-        """Fraction of the slices of ``real_volumes`` (real scans) rejected; DataError above
-        ``limit``.
+        """Fraction of the slices of ``real_volumes`` (real scans, any iterable) rejected;
+        DataError above ``limit``.
 
         Why: a QC network judges "looks like the CT it was trained on". On scans of another
         scanner, protocol or phantom version it rejects real slices as readily as synthetic
@@ -124,10 +124,13 @@ class QualityControl:
         and filtering synthetic data with it would silently drop everything. ``source`` names
         the scans in the message.
         """
-        if not real_volumes:
-            raise ValueError("check_fits needs at least one real volume")
-        rejected = np.concatenate([self.rejected(v) for v in real_volumes])
-        rate = float(rejected.mean())
+        rejected = total = 0
+        for volume in real_volumes:  # one volume in memory at a time
+            flags = self.rejected(volume)
+            rejected, total = rejected + int(flags.sum()), total + flags.size
+        if total == 0:
+            raise ValueError("check_fits needs at least one real slice")
+        rate = rejected / total
         if rate > limit:
             raise DataError(
                 f"{source}: the QC model rejects {rate:.0%} of these real slices (expected "

@@ -257,7 +257,11 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
     exp = experiment(config, cohort)
     save_config(config, out / "config.yaml")
     cache_dir = Path(config.cache_dir) if config.cache_dir else out / "synthetic"
-    qc, qc_real = None, 0.0
+    meta = {"experiment": exp.name, "data": str(Path(data)), "patients": cohort.names,
+            "folds": [{"index": f.index, "train": list(f.train), "test": list(f.test)}
+                      for f in folds],
+            "device": str(device), "config": config.model_dump(mode="json")}
+    qc = None
     if config.qc is not None:
         if not Path(config.qc).is_dir():
             raise CheckpointError(f"{config.qc}: no such QC folder (make one with ctbridge qc "
@@ -265,16 +269,11 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
         from ctbridge.qc import QualityControl
 
         qc = QualityControl.load(config.qc, device=device)
-        real = [read_scan(cohort.scan_path(exp.other_domain, p)).array for p in cohort.names]
-        qc_real = qc.check_fits(real, f"{config.qc} on the real {exp.other_domain} scans of "
-                                f"{data}", limit=config.qc_max_real_rejected)
+        real = (read_scan(cohort.scan_path(exp.other_domain, p)).array for p in cohort.names)
+        rate = qc.check_fits(real, f"{config.qc} on the real {exp.other_domain} scans of "
+                             f"{data}", limit=config.qc_max_real_rejected)
+        meta["qc"] = {"folder": str(config.qc), "real_rejected_fraction": round(rate, 4)}
     store = VolumeStore(exp, qc)
-    meta = {"experiment": exp.name, "data": str(Path(data)), "patients": cohort.names,
-            "folds": [{"index": f.index, "train": list(f.train), "test": list(f.test)}
-                      for f in folds],
-            "device": str(device), "config": config.model_dump(mode="json")}
-    if qc is not None:
-        meta["qc"] = {"folder": str(config.qc), "real_rejected_fraction": round(qc_real, 4)}
     results: list[RowResult] = []
     t_start = time.perf_counter()
     rows = plan_rows(exp.train_domain, exp.other_domain, given, config.oracle)
