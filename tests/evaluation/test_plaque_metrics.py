@@ -49,6 +49,8 @@ def test_identical_keeps_everything():
     assert m["calcium_dice"] == 1.0
     assert m["calcium_voxels_truth"] == 12
     assert m["contrast_hu_truth"] == pytest.approx(600 - 300)
+    assert m["peak_rel_error_median"] == 0.0
+    assert m["calcified_pred"] == m["calcified_truth"] == 1.0
     assert m["agatston"]["score_truth"] == pytest.approx(3 * LESION_4PX)  # 23.52
     assert m["agatston"]["lesions_truth"] == 3
     assert m["agatston"]["error"] == pytest.approx(0.0)
@@ -67,6 +69,9 @@ def test_plaque_erased_to_lumen_hu():
     assert m["recall_truth"] == 1.0
     assert m["recall_relative"] == pytest.approx(2 / 3)
     assert [r["kept_pred"] for r in m["table"]] == [False, True, True]
+    # peaks 300/600/600 against 600 each: errors 0.5, 0, 0 -> median 0; all still >= 130 HU
+    assert m["peak_rel_error_median"] == 0.0
+    assert m["calcified_pred"] == 1.0
     assert m["table"][0]["peak_hu_pred"] == LUMEN_HU
     # row 13 touches the lumen (its rim): 300 HU < lumen 300 + 50, not calcium; row 12 at
     # 300 HU is >= 130 HU and outside the rim: still calcium. 10 of 12 voxels: Dice 20/22
@@ -85,6 +90,18 @@ def test_plaque_erased_to_wall_hu():
     pred[plaque_index(1)] = WALL_HU
     m = run(pred, v)
     assert m["recall_pred"] == pytest.approx(2 / 3)
+    # the 1-px peak search reaches the 300 HU lumen: the peak is still >= 130 HU
+    assert m["calcified_pred"] == 1.0
+
+
+def test_calcified_share_in_a_non_contrast_vessel():
+    v = make_vessel()
+    v.hu[:, lumen_disk()] = WALL_HU  # non-contrast: lumen 40 HU like the wall
+    pred = v.copy_hu()
+    pred[plaque_index(1)] = WALL_HU  # erased: nothing >= 130 HU left near it
+    m = run(pred, v)
+    assert m["calcified_truth"] == 1.0
+    assert m["calcified_pred"] == pytest.approx(2 / 3)
     assert m["calcium_dice"] == pytest.approx(2 * 8 / (8 + 12))
     assert m["agatston"]["score_pred"] == pytest.approx(2 * LESION_4PX)
     assert m["false_calcifications_pred"] == 0
@@ -95,6 +112,7 @@ def test_plaque_dimmed_below_the_margin():
     pred = v.copy_hu()
     pred[plaque_index(2)] = 320.0  # >= 130 HU, but only 20 HU above the 300 HU lumen
     m = run(pred, v, margin_hu=50)
+    assert m["calcified_pred"] == 1.0  # still >= 130 HU, although not kept
     assert [r["kept_pred"] for r in m["table"]] == [True, False, True]
     assert m["recall_pred"] == pytest.approx(2 / 3)
     assert m["contrast_hu_pred"] == pytest.approx((300 + 20 + 300) / 3)
@@ -239,3 +257,13 @@ def test_helpers():
     assert false_calcifications(a, plaques) == 0
     assert math.isnan(plaque_metrics(np.zeros((2, 4, 4)), np.zeros((2, 4, 4)), plaques,
                                      plaques, LUMEN, SPACING)["recall_pred"])
+
+
+def test_median_peak_error_over_plaques():
+    v = make_vessel()
+    pred = v.copy_hu()
+    pred[plaque_index(1)] = 300.0  # error 0.5
+    pred[plaque_index(2)] = 450.0  # error 0.25
+    pred[plaque_index(3)] = 660.0  # error 0.1 (too bright counts too)
+    m = run(pred, v)
+    assert m["peak_rel_error_median"] == pytest.approx(0.25)

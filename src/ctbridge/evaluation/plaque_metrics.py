@@ -47,6 +47,7 @@ import numpy as np
 from scipy import ndimage
 
 CALCIUM_HU = 130.0  # Agatston's threshold
+LUMEN_NAMES: tuple[str, ...] = ("aorta", "iliac")  # labels whose voxels are vessel lumen
 AGATSTON_WEIGHTS: tuple[tuple[float, int], ...] = ((400.0, 4), (300.0, 3), (200.0, 2),
                                                   (130.0, 1))
 
@@ -286,6 +287,17 @@ def _ratio(num: int, den: int) -> float:
     return num / den if den else math.nan
 
 
+def peak_relative_errors(rows: list[PlaqueRow]) -> np.ndarray:
+    """|peak_pred - peak_truth| / peak_truth per plaque: how much of each plaque's brightness
+    the translation kept or invented (truth peaks are >= 130 HU, so never near zero)."""
+    return np.array([abs(r.peak_hu_pred - r.peak_hu_truth) / abs(r.peak_hu_truth)
+                     for r in rows if r.peak_hu_truth != 0], dtype=np.float64)
+
+
+def _median(values: np.ndarray) -> float:
+    return float(np.median(values)) if values.size else math.nan
+
+
 def _mean_contrast(rows: list[PlaqueRow], which: str) -> float:
     """Mean of (peak - adjacent lumen median) over plaques with adjacent lumen."""
     values = [getattr(r, f"peak_hu_{which}") - getattr(r, f"lumen_median_{which}")
@@ -315,8 +327,11 @@ def plaque_metrics(pred_hu: np.ndarray, true_hu: np.ndarray, plaques: np.ndarray
         JSON-able dict: plaque counts and recalls (``recall_pred`` = kept in the translation /
         all plaques, ``recall_truth`` = kept in the truth / all, ``recall_relative`` = kept in
         both / kept in the truth), ``precision_pred`` (kept / (kept + false calcifications), a
-        lesion-level precision), false calcifications, calcium Dice, mean plaque-lumen contrast,
-        the Agatston-style scores and errors, the rules used, and the per-plaque ``table``.
+        lesion-level precision), ``calcified_pred``/``calcified_truth`` (share of plaques
+        whose peak is >= the calcium threshold, lumen or not), ``peak_rel_error_median`` (median
+        over plaques of |peak_pred - peak_truth| / peak_truth), false calcifications, calcium
+        Dice, mean plaque-lumen contrast, the Agatston-style scores and errors, the rules
+        used, and the per-plaque ``table``.
     """
     rules = rules or PlaqueRules()
     if not pred_hu.shape == true_hu.shape == plaques.shape == labels.shape:
@@ -348,6 +363,9 @@ def plaque_metrics(pred_hu: np.ndarray, true_hu: np.ndarray, plaques: np.ndarray
         "recall_pred": _ratio(kept_p, n),
         "recall_truth": _ratio(kept_t, n),
         "recall_relative": _ratio(kept_both, kept_t),
+        "calcified_pred": _ratio(sum(r.peak_hu_pred >= rules.threshold_hu for r in rows), n),
+        "calcified_truth": _ratio(sum(r.peak_hu_truth >= rules.threshold_hu for r in rows), n),
+        "peak_rel_error_median": _median(peak_relative_errors(rows)),
         "precision_pred": _ratio(kept_p, kept_p + false_p),
         "precision_truth": _ratio(kept_t, kept_t + false_t),
         "false_calcifications_pred": false_p,

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from ctbridge.evaluation.image_metrics import region_metrics
-from ctbridge.evaluation.plaque_metrics import PlaqueRules, plaque_metrics
+from ctbridge.evaluation.plaque_metrics import LUMEN_NAMES, PlaqueRules, plaque_metrics
+from ctbridge.evaluation.tissue_metrics import tissue_metrics
 from ctbridge.io.atomic import atomic_path
 
-LUMEN_NAMES: tuple[str, ...] = ("aorta", "iliac")
 # labels that may sit in the vessel-wall ROI; every other label (bone, organs) is excluded
 WALL_NAMES: tuple[str, ...] = ("background", "fat", "muscle", "vessel_wall", "plaque")
 REGIONS: dict[str, tuple[str, ...]] = {"vessels": LUMEN_NAMES, "pancreas": ("pancreas",)}
@@ -57,7 +57,8 @@ def excluded_ids(label_ids: Mapping[str, int]) -> list[int]:
 def evaluate_scan(name: str, pred_hu: np.ndarray, true_hu: np.ndarray, labels: np.ndarray,
                   plaques: np.ndarray, label_ids: Mapping[str, int], spacing: Sequence[float],
                   body: np.ndarray, rules: PlaqueRules | None = None) -> dict[str, Any]:
-    """Image metrics (body, vessels, pancreas) and fine-structure metrics of one scan.
+    """Image metrics (body, vessels, pancreas), tissue metrics (lumen and fat shifts, liver
+    texture) and fine-structure metrics of one scan.
 
     Args:
         name: scan name used in the report (file name).
@@ -76,6 +77,7 @@ def evaluate_scan(name: str, pred_hu: np.ndarray, true_hu: np.ndarray, labels: n
         "image": region_metrics(pred_hu, true_hu, labels, region_ids(label_ids), body=body),
         "plaques": plaque_metrics(pred_hu, true_hu, plaques, labels, lumen_ids, spacing, rules,
                                   exclude_ids=excluded_ids(label_ids)),
+        "tissue": tissue_metrics(pred_hu, true_hu, labels, plaques, label_ids),
     }
 
 
@@ -159,10 +161,15 @@ COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("SSIM body", ("image", "body", "ssim"), ".4f"),
     ("MAE vessels (HU)", ("image", "vessels", "mae_hu"), ".1f"),
     ("MAE pancreas (HU)", ("image", "pancreas", "mae_hu"), ".1f"),
+    ("lumen shift (HU)", ("tissue", "lumen", "shift_hu"), ".1f"),
+    ("fat shift (HU)", ("tissue", "fat", "shift_hu"), ".1f"),
+    ("liver std / truth", ("tissue", "texture", "ratio"), ".2f"),
     ("plaques", ("plaques", "plaques"), "d"),
     ("recall pred", ("plaques", "recall_pred"), ".3f"),
     ("recall truth", ("plaques", "recall_truth"), ".3f"),
     ("recall rel.", ("plaques", "recall_relative"), ".3f"),
+    ("plaques >= 130 HU", ("plaques", "calcified_pred"), ".3f"),
+    ("peak rel. error", ("plaques", "peak_rel_error_median"), ".3f"),
     ("false calc. pred", ("plaques", "false_calcifications_pred"), "d"),
     ("false calc. truth", ("plaques", "false_calcifications_truth"), "d"),
     ("calcium Dice", ("plaques", "calcium_dice"), ".3f"),
@@ -202,6 +209,33 @@ def _mean_std(stats: Any, spec: str) -> str:
     return f"{_fmt(stats['mean'], spec)} ± {_fmt(stats['std'], spec)}"
 
 
+SUMMARY_COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("MAE body (HU)", ("image", "body", "mae_hu"), ".1f"),
+    ("SSIM", ("image", "body", "ssim"), ".3f"),
+    ("lumen shift (HU)", ("tissue", "lumen", "shift_hu"), ".0f"),
+    ("fat shift (HU)", ("tissue", "fat", "shift_hu"), ".1f"),
+    ("liver std / truth", ("tissue", "texture", "ratio"), ".2f"),
+    ("plaque recall", ("plaques", "recall_pred"), ".2f"),
+    ("recall in truth", ("plaques", "recall_truth"), ".2f"),
+    ("peak rel. error", ("plaques", "peak_rel_error_median"), ".2f"),
+    ("plaques >= 130 HU", ("plaques", "calcified_pred"), ".2f"),
+    ("false calc.", ("plaques", "false_calcifications_pred"), ".1f"),
+    ("calcium Dice", ("plaques", "calcium_dice"), ".2f"),
+)
+"""The columns of summary tables (demo report, README): one row per translation."""
+
+
+def summary_table(rows: Sequence[tuple[str, Mapping[str, Any]]],
+                  columns: Sequence[tuple[str, tuple[str, ...], str]] = SUMMARY_COLUMNS
+                  ) -> list[str]:
+    """Markdown lines: one row per ``(label, aggregate)`` with mean ± std of each column."""
+    lines = [_row(["translation", *(c[0] for c in columns)]), _row(["---"] * (len(columns) + 1))]
+    for label, agg in rows:
+        lines.append(_row([label, *(_mean_std(_get(agg, path), spec)
+                                    for _, path, spec in columns)]))
+    return lines
+
+
 def markdown_report(result: Mapping[str, Any]) -> str:
     """The report: rules, per-scan table with a mean ± std row, per-plaque tables."""
     scans, agg, settings = result["scans"], result["aggregate"], result["settings"]
@@ -212,7 +246,12 @@ def markdown_report(result: Mapping[str, Any]) -> str:
         f"{len(scans)} scan(s).", "",
         "Rules: image metrics inside the body mask and the vessel (aorta + iliac) and pancreas "
         "labels; PSNR and SSIM on HU clipped to [-1024, 3000], data range 4024 (SSIM per axial "
-        "slice, 11 px Gaussian window). A plaque is *kept* when its peak HU (searched within "
+        "slice, 11 px Gaussian window). Lumen (aorta + iliac, 2 px from any plaque left out) "
+        "and fat shifts: median HU of translation minus truth inside the labels eroded by 2 px; "
+        "liver std / truth: standard deviation inside the eroded liver, translation over truth "
+        "(stripes and checkerboards raise it). Peak rel. error: median over plaques of "
+        "|peak pred - peak truth| / peak truth; plaques >= 130 HU: share whose peak still "
+        "reaches calcium. A plaque is *kept* when its peak HU (searched within "
         f"{rules['search_px']} px) is >= {rules['threshold_hu']:g} HU and exceeds the median of "
         f"the lumen within {rules['lumen_px']} px by >= {rules['margin_hu']:g} HU. Vessel-wall "
         f"ROI: lumen | plaques dilated in-plane by {rules['roi_px']} px, minus the lumen, minus "

@@ -1,0 +1,170 @@
+"""Train one translator variant on a phantom cohort and score it against the targets.
+
+One row of the translator ablation (README "Translation quality"): train a config (plus
+``--set`` overrides) on the cohort's first patients, translate the held-out patients both ways,
+score them against their true other phase, and check the targets of
+:mod:`ctbridge.evaluation.targets`. Each run appends one JSON line to ``OUT/ablation.jsonl``;
+``--table`` prints every line so far as a Markdown table.
+
+    python scripts/translation_ablation.py --data PHANTOM --out runs/ablation --name baseline \
+        --config configs/gmm_unit.yaml --preset cpu-small [--set model.n_down=1 ...]
+    python scripts/translation_ablation.py --out runs/ablation --table
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ctbridge.config import load_config
+from ctbridge.evaluation.experiments.cohort import load_cohort
+from ctbridge.evaluation.report import aggregate
+from ctbridge.evaluation.targets import TargetRow, check_targets, targets_table
+from ctbridge.evaluation.validation import score_scan_against_truth, score_translator
+from ctbridge.training.config import TrainConfig
+from ctbridge.training.trainer import Trainer
+
+DIRECTIONS = (("nc", "ce"), ("ce", "nc"))
+SUMMARY = {  # column -> key path in an aggregate
+    "MAE": ("image", "body", "mae_hu"),
+    "lumen shift": ("tissue", "lumen", "shift_hu"),
+    "fat shift": ("tissue", "fat", "shift_hu"),
+    "texture": ("tissue", "texture", "ratio"),
+    "peak err": ("plaques", "peak_rel_error_median"),
+    "recall": ("plaques", "recall_pred"),
+    ">=130": ("plaques", "calcified_pred"),
+    "false calc": ("plaques", "false_calcifications_pred"),
+}
+
+
+def _get(agg: dict[str, Any], path: tuple[str, ...]) -> float | None:
+    node: Any = agg
+    for key in path:
+        node = node.get(key, {}) if isinstance(node, dict) else {}
+    return node.get("mean") if isinstance(node, dict) else None
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    cohort = load_cohort(args.data, ce_phase=args.ce_phase)
+    holdout = args.test.split(",") if args.test else cohort.names[-args.holdout:]
+    cfg = load_config(TrainConfig, args.config, preset=args.preset, overrides=[
+        *args.set, "data.holdout=[" + ", ".join(holdout) + "]",
+        f"data.phase_of={{ce: {args.ce_phase}}}"])
+    run_dir = Path(args.out) / args.name
+    t0 = time.perf_counter()
+    curve = []
+    stops = range(args.curve, cfg.optim.steps, args.curve) if args.curve else []
+    for until in [*stops, cfg.optim.steps]:
+        Trainer(cfg, args.data, run_dir, resume=True, progress=not args.quiet).run(until=until)
+        if until < cfg.optim.steps:
+            curve.append({"step": until, **quick_scores(run_dir, cohort, holdout)})
+            print(json.dumps(curve[-1]), flush=True)
+    seconds = time.perf_counter() - t0
+    row: dict[str, Any] = {"name": args.name, "config": str(args.config), "preset": args.preset,
+                           "test": holdout,
+                           "set": args.set, "data": str(args.data), "steps": cfg.optim.steps,
+                           "train_seconds": round(seconds, 1), "curve": curve,
+                           "directions": {}}
+    for src, dst in DIRECTIONS:
+        scored = score_translator(run_dir, args.name, cohort, holdout, source=src, target=dst,
+                                  cache_dir=run_dir / "translations", progress=not args.quiet)
+        ident = aggregate([score_scan_against_truth(cohort, p, cohort.scan_path(src, p), dst)
+                           for p in holdout])
+        targets = check_targets(scored["aggregate"], ident, target_domain=dst)
+        row["directions"][f"{src}2{dst}"] = {
+            "summary": {k: _get(scored["aggregate"], path) for k, path in SUMMARY.items()},
+            "identity": {k: _get(ident, path) for k, path in SUMMARY.items()},
+            "targets": [vars(t) for t in targets],
+            "met": sum(t.passed for t in targets), "of": len(targets)}
+    with (Path(args.out) / "ablation.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    return row
+
+
+def quick_scores(run_dir: Path, cohort: Any, patients: list[str]) -> dict[str, float]:
+    """Lumen and fat shift and body MAE on every 4th slice of the held-out patients, both
+    directions: a cheap progress reading between training segments."""
+    import numpy as np
+
+    from ctbridge.data.body_mask import body_mask
+    from ctbridge.evaluation.image_metrics import mae_hu
+    from ctbridge.evaluation.tissue_metrics import tissue_metrics
+    from ctbridge.inference.translator import Translator
+    from ctbridge.io import read_labelmap, read_scan
+
+    translator = Translator.from_checkpoint(run_dir)
+    out: dict[str, float] = {}
+    for src, dst in DIRECTIONS:
+        rows = []
+        for p in patients:
+            scan = read_scan(cohort.scan_path(src, p))
+            sub = slice(None, None, 4)
+            scan = dataclasses.replace(scan, array=scan.array[sub])
+            pred = translator.translate_scan(scan, dst, source=src).scan.array
+            truth = read_scan(cohort.scan_path(dst, p)).array[sub]
+            labels = read_labelmap(cohort.labels_path(p))[sub]
+            plaques = read_labelmap(cohort.plaques_path(p))[sub]
+            t = tissue_metrics(pred, truth, labels, plaques, cohort.label_ids)
+            rows.append((t["lumen"]["shift_hu"], t["fat"]["shift_hu"],
+                         mae_hu(pred, truth, body_mask(truth))))
+        lumen, fat, mae = np.mean(rows, axis=0)
+        out.update({f"{src}2{dst}/lumen": round(float(lumen), 1),
+                    f"{src}2{dst}/fat": round(float(fat), 1),
+                    f"{src}2{dst}/mae": round(float(mae), 1)})
+    return out
+
+
+def table(out: Path) -> str:
+    """Every run of ``out/ablation.jsonl`` as Markdown: summary per direction, then targets."""
+    rows = [json.loads(line) for line in (out / "ablation.jsonl").read_text().splitlines()
+            if line.strip()]
+    lines = []
+    for direction in ("nc2ce", "ce2nc"):
+        head = ["variant", "s", *SUMMARY, "targets"]
+        lines += [f"\n{direction}\n", "| " + " | ".join(head) + " |",
+                  "| " + " | ".join("---" for _ in head) + " |"]
+        if rows:
+            ident = rows[0]["directions"][direction]["identity"]
+            lines.append("| no translation | | " + " | ".join(
+                "-" if v is None else f"{v:.2f}" for v in ident.values()) + " | |")
+        for r in rows:
+            d = r["directions"][direction]
+            lines.append(f"| {r['name']} | {r['train_seconds']:.0f} | " + " | ".join(
+                "-" if v is None else f"{v:.2f}" for v in d["summary"].values())
+                + f" | {d['met']}/{d['of']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, help="phantom folder (nc + the ce phase)")
+    p.add_argument("--out", type=Path, required=True, help="folder of runs and ablation.jsonl")
+    p.add_argument("--name", help="variant name (run sub-folder)")
+    p.add_argument("--config", type=Path, default=Path("configs/gmm_unit.yaml"))
+    p.add_argument("--preset", default="cpu-small")
+    p.add_argument("--set", action="append", default=[], help="config override key=value")
+    p.add_argument("--ce-phase", default="arterial")
+    p.add_argument("--holdout", type=int, default=2, help="last N patients are held out")
+    p.add_argument("--test", help="held-out patient files, comma-separated (instead of the "
+                   "last --holdout)")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--curve", type=int, default=0,
+                   help="also score quickly every N steps (trains in segments, resuming)")
+    p.add_argument("--table", action="store_true", help="print the table of all runs and exit")
+    args = p.parse_args()
+    if not args.table:
+        if args.data is None or args.name is None:
+            p.error("--data and --name are needed to run a variant")
+        row = run(args)
+        for direction, d in row["directions"].items():
+            print(direction, f"{d['met']}/{d['of']} targets met")
+            print("\n".join(targets_table({args.name: [TargetRow(**t) for t in d["targets"]]})))
+    print(table(args.out))
+
+
+if __name__ == "__main__":
+    main()
