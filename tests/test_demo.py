@@ -25,9 +25,16 @@ def test_tiny_demo_end_to_end(tmp_path):
                  "runs/gmm_unit/curves.png",
                  "translations/gmm_unit/ce2nc/patient_003.nii.gz"):
         assert (out / name).is_file(), name
-    # a second run reuses everything (phantom, checkpoint, translations)
+    assert "## Targets" in report
+    assert "| GMM-UNIT (ours) nc→ce | " in report.split("## Targets")[1]
+    assert "lumen shift (HU)" in report and "plaques >= 130 HU" in report
+    # a second run reuses everything (phantom, checkpoint, translations): nothing is rewritten
+    kept = [out / "runs/gmm_unit/checkpoints/latest/model.safetensors",
+            out / "translations/gmm_unit/nc2ce/patient_003.nii.gz",
+            out / "phantom/nc/patient_000.nii.gz"]
+    stamps = [p.stat().st_mtime_ns for p in kept]
     assert main(["demo", "--out", str(out), "--preset", "tiny"]) == 0
-    assert "reusing" not in report  # first report says nothing about reuse
+    assert [p.stat().st_mtime_ns for p in kept] == stamps
 
 
 def test_full_preset_configs_validate_and_three_models_run_at_tiny_size(tmp_path, monkeypatch):

@@ -84,3 +84,27 @@ def test_slice_level_uses_body_extent():
     body[2:8] = True
     v = TrainingVolume("a", np.zeros((10, 8, 8), np.float32), body, np.zeros((10, 8, 8), bool))
     assert (v.slice_at(0.0), v.slice_at(1.0), v.slice_at(0.5)) == (2, 7, 4)
+
+
+def test_contrast_fraction_centres_where_the_domains_differ():
+    shape = (4, 64, 64)
+    nc = np.full(shape, 0.05, np.float32)  # model range: soft tissue
+    ce = nc.copy()
+    ce[:, 40:48, 8:16] = 0.45  # an enhancing organ, only in the contrast domain
+    body = np.ones(shape, bool)
+    none = np.zeros(shape, bool)
+    vols = {"nc": [TrainingVolume("a", nc, body, none)], "ce": [TrainingVolume("b", ce, body,
+                                                                                none)]}
+    sampler = UnpairedPatchSampler(vols, patch_size=8, batch_size=32, body_fraction=0.0,
+                                   contrast_fraction=1.0, contrast_edges=np.linspace(-1, 1, 41))
+    patches = sampler.batch(0)["ce"][:, 0].numpy()
+    assert np.all(patches.max(axis=(1, 2)) == np.float32(0.45))  # every patch shows the organ
+    with pytest.raises(DataError, match="histogram edges"):
+        UnpairedPatchSampler(vols, patch_size=8, contrast_fraction=0.5)
+
+
+def test_streams_are_independent_and_stream_zero_is_the_training_sequence():
+    vols = {"nc": [_coded_volume("a", 0)], "ce": [_coded_volume("b", 0)]}
+    s = UnpairedPatchSampler(vols, batch_size=4, seed=5)
+    assert np.array_equal(s.batch(3)["nc"], s.batch(3, stream=0)["nc"])
+    assert not np.array_equal(s.batch(3)["nc"], s.batch(3, stream=1)["nc"])

@@ -14,7 +14,7 @@ from ctbridge.models.blocks import ALPHA_INIT, StageShortcut
 def test_residual_model_shapes_and_every_generator_weight_learns():
     torch.manual_seed(0)
     model = build_model(ModelConfig(width=0.125, n_components=3, residual_stages=True,
-                                    posterior_std_init=0.1))
+                                    posterior_std_init=0.1, shortcut="pool", init="pytorch"))
     shortcuts = [m for m in model.modules() if isinstance(m, StageShortcut)]
     # 4 private stages per domain + 1 shared, in the encoder and in the generator
     assert len(shortcuts) == 2 * (2 * 4 + 1)
@@ -36,7 +36,8 @@ def test_residual_model_shapes_and_every_generator_weight_learns():
 
 def test_defaults_are_the_measured_ones_and_unit_keeps_unit_variance():
     cfg = ModelConfig()
-    assert (cfg.residual_stages, cfg.init, cfg.posterior_std_init) == (True, "pytorch", 0.1)
+    assert (cfg.residual_stages, cfg.shortcut, cfg.init, cfg.posterior_std_init) == (
+        True, "shuffle", "identity", 0.1)
     unit = build_model(ModelConfig(kind="unit", width=0.125))
     assert torch.count_nonzero(unit.latent.posterior_log_var) == 0
 
@@ -51,7 +52,9 @@ def test_init_option_scales_the_weights_as_documented():
     """kaiming normal (a = 0.2): std sqrt(2 / 1.04) / sqrt(fan_in) = 1.39 / sqrt(fan_in);
     PyTorch's default kaiming-uniform (a = sqrt 5): 1 / sqrt(3 fan_in) = 0.577 / sqrt(fan_in)."""
     torch.manual_seed(0)
-    kaiming = _conv_weight_std(build_model(ModelConfig(width=0.25, init="kaiming")))
-    default = _conv_weight_std(build_model(ModelConfig(width=0.25, init="pytorch")))
+    kaiming = _conv_weight_std(build_model(ModelConfig(width=0.25, init="kaiming",
+                                                       shortcut="pool")))
+    default = _conv_weight_std(build_model(ModelConfig(width=0.25, init="pytorch",
+                                                       shortcut="pool")))
     assert kaiming == pytest.approx(math.sqrt(2 / 1.04), rel=0.05)
     assert default == pytest.approx(1 / math.sqrt(3), rel=0.05)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_KNOTS_HU: tuple[float, ...] = (-1024.0, -200.0, 500.0, 3000.0)
 DEFAULT_KNOTS_MODEL: tuple[float, ...] = (-1.0, -0.6, 0.6, 1.0)
@@ -89,3 +90,16 @@ WINDOWS: dict[str, tuple[float, float]] = {
     "bone": (500.0, 2000.0),
     "lung": (-600.0, 1500.0),
 }
+
+
+class IntensityConfig(BaseModel):
+    """The knots of an :class:`IntensityScaler`, as stored in a training config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    knots_hu: list[float] = Field(default_factory=lambda: list(DEFAULT_KNOTS_HU))
+    knots_model: list[float] = Field(default_factory=lambda: list(DEFAULT_KNOTS_MODEL))
+
+    def scaler(self) -> IntensityScaler:
+        """The scaler these knots define."""
+        return IntensityScaler(tuple(self.knots_hu), tuple(self.knots_model))

@@ -20,6 +20,7 @@ from scipy import ndimage
 
 from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import IntensityScaler
+from ctbridge.data.phase_contrast import distinctive_masks
 from ctbridge.errors import DataError
 from ctbridge.io import read_scan
 
@@ -80,6 +81,9 @@ class UnpairedPatchSampler:
         body_fraction: probability that a patch centre lies inside the body of every domain.
         bright_fraction: probability that a patch centre lies on a small bright structure of one
             domain (0 disables); this is the optional weighting toward plaques.
+        contrast_fraction: probability that a patch centre lies on a voxel distinctive of its
+            domain (:mod:`ctbridge.data.phase_contrast`: where the phases differ).
+        contrast_edges: histogram bin edges, in model range, for ``contrast_fraction``.
         seed, rank: see the module docstring.
         multiple_of: whole-slice crops are divisible by this (the networks' downsampling).
 
@@ -96,6 +100,8 @@ class UnpairedPatchSampler:
         batch_size: int = 16,
         body_fraction: float = 0.9,
         bright_fraction: float = 0.0,
+        contrast_fraction: float = 0.0,
+        contrast_edges: Sequence[float] | None = None,
         seed: int = 0,
         rank: int = 0,
         multiple_of: int = 4,
@@ -115,28 +121,40 @@ class UnpairedPatchSampler:
         self.batch_size = batch_size
         self.body_fraction = body_fraction
         self.bright_fraction = bright_fraction
+        self.contrast_fraction = contrast_fraction
+        self.distinctive: dict[str, list[np.ndarray]] = {}
+        if contrast_fraction > 0:
+            if contrast_edges is None or len(self.domains) < 2:
+                raise DataError("contrast_fraction needs histogram edges and two domains")
+            self.distinctive = distinctive_masks(
+                {d: [v.values for v in vols] for d, vols in self.volumes.items()},
+                {d: [v.body for v in vols] for d, vols in self.volumes.items()},
+                np.asarray(contrast_edges))
         self.seed = seed
         self.rank = rank
         self.multiple_of = multiple_of
 
-    def batch(self, step: int) -> dict[str, torch.Tensor]:
-        """The batch of training step ``step`` (same step -> same batch)."""
-        rng = np.random.default_rng([self.seed, self.rank, step])
+    def batch(self, step: int, stream: int = 0) -> dict[str, torch.Tensor]:
+        """The batch of training step ``step`` (same step -> same batch); ``stream`` > 0 gives
+        independent sequences for other uses (e.g. the discriminator warm-up)."""
+        key = [self.seed, self.rank, step] + ([stream] if stream else [])
+        rng = np.random.default_rng(key)
         samples = [self._sample(rng) for _ in range(self.batch_size)]
         return {d: torch.from_numpy(np.stack([s[d] for s in samples])[:, None])
                 for d in self.domains}
 
     def _sample(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        chosen = {d: vols[rng.integers(len(vols))] for d, vols in self.volumes.items()}
+        index = {d: int(rng.integers(len(vols))) for d, vols in self.volumes.items()}
+        chosen = {d: self.volumes[d][i] for d, i in index.items()}
         level = rng.random()
         slices = {d: v.slice_at(level) for d, v in chosen.items()}
         if self.patch_size is None:
             return {d: self._whole_slice(v.values[slices[d]]) for d, v in chosen.items()}
-        centre = self._centre(rng, chosen, slices)
+        centre = self._centre(rng, chosen, slices, index)
         return {d: self._cut(v.values[slices[d]], centre) for d, v in chosen.items()}
 
     def _centre(self, rng: np.random.Generator, chosen: Mapping[str, TrainingVolume],
-                slices: Mapping[str, int]) -> tuple[float, float]:
+                slices: Mapping[str, int], index: Mapping[str, int]) -> tuple[float, float]:
         """Patch centre as a fraction of the slice size, shared by all domains."""
         ref_domain = self.domains[rng.integers(len(self.domains))]
         ref = chosen[ref_domain]
@@ -145,7 +163,17 @@ class UnpairedPatchSampler:
         candidates = np.empty(0, dtype=np.int64)
         if u < self.bright_fraction:
             candidates = np.flatnonzero(ref.bright[slices[ref_domain]])
-        elif u < self.bright_fraction + self.body_fraction:
+        elif u < self.bright_fraction + self.contrast_fraction:
+            # the reference domain's distinctive voxels, or the next domain's if it has none here
+            order = self.domains[self.domains.index(ref_domain):] + \
+                self.domains[:self.domains.index(ref_domain)]
+            for d in order:
+                mask = self.distinctive[d][index[d]][slices[d]]
+                if mask.any():
+                    ny, nx = mask.shape
+                    candidates = np.flatnonzero(mask)
+                    break
+        elif u < self.bright_fraction + self.contrast_fraction + self.body_fraction:
             inside = np.ones((ny, nx), bool)
             for d, v in chosen.items():
                 if v.values.shape[1:] == (ny, nx):

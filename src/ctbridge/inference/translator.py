@@ -31,12 +31,11 @@ from monai.inferers import sliding_window_inference
 from tqdm.auto import tqdm
 
 from ctbridge.data.body_mask import body_mask
-from ctbridge.data.intensity import IntensityScaler
+from ctbridge.data.intensity import IntensityConfig, IntensityScaler
 from ctbridge.errors import CheckpointError, InvalidScanError
 from ctbridge.io import Scan
-from ctbridge.models import TranslationModel, build_model
-from ctbridge.training import checkpoint as ckpt
-from ctbridge.training.config import TrainConfig
+from ctbridge.models import ModelConfig, TranslationModel, build_model
+from ctbridge.models import checkpoint as ckpt
 
 Mode = Literal["window", "full"]
 HU_WARN_SHIFT = 150.0  # warn when the body's median HU is this far from the training median
@@ -77,12 +76,17 @@ class Translator:
         """Load ``model.safetensors`` + ``config.yaml`` from a run or checkpoint folder."""
         folder = ckpt.resolve_checkpoint(path)
         tree = ckpt.read_config_tree(folder)
-        try:
-            config = TrainConfig.model_validate(tree)
+        try:  # the parts inference needs; the rest of the training config is not read
+            model_config = ModelConfig.model_validate(tree["model"])
+            intensity = IntensityConfig.model_validate(tree.get("intensity", {}))
+            patch_size = tree.get("data", {}).get("patch_size", 32)
+            if patch_size is not None and not isinstance(patch_size, int):
+                raise ValueError(f"data.patch_size must be an integer or null, got {patch_size!r}")
         except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CheckpointError(f"{folder / ckpt.CONFIG_FILE}: not a ctbridge training config "
-                                  f"({str(exc).splitlines()[0]})") from None
-        model = build_model(config.model)
+                                  f"({first})") from None
+        model = build_model(model_config)
         ckpt.load_state_into(model, folder)
         stats_path = folder / "stats.json"
         stats = {}
@@ -90,10 +94,8 @@ class Translator:
             import json
 
             stats = json.loads(stats_path.read_text()).get("domains", {})
-        scaler = IntensityScaler(tuple(config.intensity.knots_hu),
-                                 tuple(config.intensity.knots_model))
-        return cls(model, scaler, patch_size=config.data.patch_size, stats=stats,
-                   name=f"{config.model.kind}", device=device)
+        return cls(model, intensity.scaler(), patch_size=patch_size, stats=stats,
+                   name=model_config.kind, device=device)
 
     @property
     def domains(self) -> list[str]:

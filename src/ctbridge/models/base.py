@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 import torch
 from torch import nn
 
+from ctbridge.models import losses as L
 from ctbridge.models.config import ModelConfig
 
 
@@ -108,6 +109,33 @@ class TranslationModel(nn.Module):
     def generator_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Encoder/generator losses; ``'total'`` + unweighted parts."""
         raise NotImplementedError
+
+    def discriminator_warmup_losses(self, batch: Mapping[str, torch.Tensor]
+                                    ) -> dict[str, torch.Tensor]:
+        """D_j taught to tell real x_j (real) from the real scans of every other domain (fake).
+
+        At an identity initialisation (``ModelConfig.init='identity'``) the translations
+        x_i->j that D_j will judge first *are* the x_i, so this is the adversarial game's first
+        D objective, learnt from real patches alone at a fraction of the cost (no encoder or
+        generator pass). The discriminators then start the game already knowing where the
+        phases differ. Needs ``self.discriminators`` (one per domain).
+        """
+        self.check_batch(batch)
+        mode = self.config.gan_mode
+        discriminators = self.discriminators
+        assert isinstance(discriminators, nn.ModuleDict)
+        total = batch[self.domains[0]].new_zeros(())
+        hits = total.clone()
+        n_src = len(self.domains) - 1
+        for dst in self.domains:
+            real = discriminators[dst](batch[dst])  # (B, 1, h', w')
+            for src in self.domains:
+                if src != dst:
+                    other = discriminators[dst](batch[src])
+                    total = total + L.gan_discriminator_loss(real, other, mode) / n_src
+                    hits = hits + (real.mean(dim=(1, 2, 3)) > other.mean(dim=(1, 2, 3))
+                                   ).float().mean().detach() / (n_src * len(self.domains))
+        return {"total": total, "gan": total.detach() / len(self.domains), "ranked": hits}
 
     def translate(self, x: torch.Tensor, source: str, target: str, *,
                   sample: bool = False) -> torch.Tensor:

@@ -104,6 +104,8 @@ class ResizeConv(nn.Sequential):
 
 
 ALPHA_INIT = 0.1
+Resample = Literal["none", "down", "up"]
+ShortcutKind = Literal["pool", "shuffle"]
 
 
 class StageShortcut(nn.Module):
@@ -112,25 +114,76 @@ class StageShortcut(nn.Module):
     Keeps the stage's convolutions, channels and resolution change (VGG-16's topology) while
     giving gradients a short path; without it the 26 plain convolutions of a narrow VGG-16
     encoder/generator pair were measured not to learn more than the patch mean in 300 steps.
-    ``proj`` upsamples 2x when the stage does, and is a 1x1 conv when channels change.
     ``alpha`` starts small (``ALPHA_INIT``, after ReZero, Bachlechner et al. 2020, which starts
     at 0): with alpha = 1 the un-normalised sums of five stages start with activations growing
-    stage by stage (measured: reconstruction L1 of 4.7 at step 50 of a GMM-UNIT run); not 0, so
-    that every weight already gets a gradient on the first step.
+    stage by stage; not 0, so that every weight already gets a gradient on the first step.
+
+    ``proj`` maps ``in_channels`` to ``out_channels`` (a 1x1 conv where they differ) and
+    follows the stage's resolution change (``resample``) in one of two ways (``kind``):
+
+    * ``'pool'``: the body pools outside the shortcut (down) or ``proj`` upsamples with nearest
+      neighbours (up). Lossy: every 2x2 block of the path's output is one value.
+    * ``'shuffle'``: space-to-depth (``PixelUnshuffle``) then the 1x1 conv (down), or the 1x1
+      conv then depth-to-space (``PixelShuffle``, up; Shi et al. 2016). Lossless: the path can
+      carry every pixel through the 1/4-resolution latent and back, so the network can start as
+      the identity (:func:`identity_init`). The body includes the stage's max-pool.
     """
 
     def __init__(self, body: nn.Module, in_channels: int, out_channels: int, *,
-                 upsample: bool = False) -> None:
+                 resample: Resample = "none", kind: ShortcutKind = "pool") -> None:
         super().__init__()
         self.body = body
-        proj: list[nn.Module] = [nn.Upsample(scale_factor=2, mode="nearest")] if upsample else []
-        if in_channels != out_channels:
-            proj.append(nn.Conv2d(in_channels, out_channels, 1, bias=False))
+        proj: list[nn.Module] = []
+        c_in, c_out = in_channels, out_channels
+        if resample == "down" and kind == "shuffle":
+            proj.append(nn.PixelUnshuffle(2))
+            c_in *= 4
+        if resample == "up" and kind == "pool":
+            proj.append(nn.Upsample(scale_factor=2, mode="nearest"))
+        if resample == "up" and kind == "shuffle":
+            c_out *= 4
+        if c_in != c_out:
+            proj.append(nn.Conv2d(c_in, c_out, 1, bias=False))
+        if resample == "up" and kind == "shuffle":
+            proj.append(nn.PixelShuffle(2))
         self.proj = nn.Sequential(*proj)
         self.alpha = nn.Parameter(torch.tensor(ALPHA_INIT))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x) + self.alpha * self.body(x)
+
+
+def eye_(weight: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    """Set a 1x1 conv weight ``(out, in, 1, 1)`` to ``gain`` times the identity on its first
+    ``min(out, in)`` channels (zero elsewhere): channel i goes to channel i."""
+    with torch.no_grad():
+        weight.zero_()
+        n = min(weight.shape[0], weight.shape[1])
+        weight[torch.arange(n), torch.arange(n), 0, 0] = gain
+    return weight
+
+
+def identity_init(module: nn.Module) -> None:
+    """Make every :class:`StageShortcut` in ``module`` start as its lossless identity path.
+
+    Each projection becomes :func:`eye_` (information sits in the first channels: the
+    space-to-depth of channel c is channels 4c..4c+3, so keeping the first channels keeps the
+    image), the last convolution of each body starts at zero and ``alpha`` at 1: the stage
+    outputs exactly its shortcut at step 0 and the body learns a residual from there
+    (zero-initialised residual branches, Goyal et al. 2017; Zhang et al. 2019, Fixup).
+    """
+    for m in module.modules():
+        if not isinstance(m, StageShortcut):
+            continue
+        for layer in m.proj:
+            if isinstance(layer, nn.Conv2d):
+                eye_(layer.weight)
+        convs = [c for c in m.body.modules() if isinstance(c, nn.Conv2d)]
+        with torch.no_grad():
+            convs[-1].weight.zero_()
+            if convs[-1].bias is not None:
+                convs[-1].bias.zero_()
+            m.alpha.fill_(1.0)
 
 
 class ResidualBlock(nn.Module):

@@ -54,12 +54,19 @@ class ModelConfig(BaseModel):
         "patches (width 0.125, cpu-small): without it the 26 plain convolutions never beat "
         "the patch mean (VAE reconstruction L1 0.15-0.19 after 800 steps, whatever the init); "
         "with it and init='pytorch' GMM-UNIT reaches 0.06 after 200 steps"))
-    init: Literal["kaiming", "pytorch"] = Field("pytorch", description=(
+    shortcut: Literal["pool", "shuffle"] = Field("shuffle", description=(
+        "how a residual stage's shortcut changes resolution: 'pool' (max-pool / nearest "
+        "upsampling, lossy) or 'shuffle' (space-to-depth / depth-to-space, lossless: the "
+        "shortcut path can carry every pixel through the latent)"))
+    init: Literal["kaiming", "pytorch", "identity"] = Field("identity", description=(
         "weight initialisation of (GMM-)UNIT's convolutions: 'pytorch' (PyTorch's default "
         "kaiming-uniform, a = sqrt(5)) or 'kaiming' (normal, fan-in, leaky-ReLU 0.2: about "
         "2.4x larger weights). Measured with residual stages: 'kaiming' leaves the VAE "
         "reconstruction L1 at 0.14-0.38 after 150 auto-encoder steps, 'pytorch' at 0.04-0.05, "
-        "and 0.25 vs 0.06 inside full GMM-UNIT training (200-600 steps)"))
+        "and 0.25 vs 0.06 inside full GMM-UNIT training (200-600 steps). 'identity': "
+        "PyTorch's default, then every network starts as the identity (lossless shortcuts, "
+        "zero last conv per stage), so each translation starts as 'no translation'; needs "
+        "residual_stages and shortcut='shuffle'"))
     shared_layers: int = Field(1, ge=0, le=5, description=(
         "VGG stages shared by all domains at the top of the encoder and, mirrored, at the "
         "bottom (input side) of the generator (UNIT's weight sharing); 0 = none shared"))
@@ -80,6 +87,8 @@ class ModelConfig(BaseModel):
     d_norm: Norm | None = Field(None, description=(
         "discriminator normalisation; null = 'none' for (GMM-)UNIT (UNIT reference), "
         "'instance' for CycleGAN"))
+    d_width: float | None = Field(None, gt=0, description=(
+        "discriminator channel multiplier; null = width"))
     d_layers: int = Field(3, ge=1, le=5, description=(
         "stride-2 layers of the PatchGAN discriminator (3 = the 70x70 PatchGAN); works on "
         "32x32 inputs for d_layers <= 3"))
@@ -122,6 +131,8 @@ class ModelConfig(BaseModel):
                                  "n_components=1 for a learnable Gaussian")
             self.n_components = 1
             self.fixed_prior = True
+        if self.init == "identity" and not (self.residual_stages and self.shortcut == "shuffle"):
+            raise ValueError("init 'identity' needs residual_stages=true and shortcut='shuffle'")
         if self.fixed_prior and self.n_components != 1:
             raise ValueError("fixed_prior (UNIT's N(0, I)) needs n_components = 1")
         return self
@@ -132,6 +143,11 @@ class ModelConfig(BaseModel):
         if self.norm is not None:
             return self.norm
         return "instance" if self.kind == "cyclegan" else "none"
+
+    @property
+    def discriminator_width(self) -> float:
+        """The channel multiplier actually used in discriminators."""
+        return self.width if self.d_width is None else self.d_width
 
     @property
     def discriminator_norm(self) -> Norm:

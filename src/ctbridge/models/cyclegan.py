@@ -25,12 +25,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from ctbridge.models import losses as L
 from ctbridge.models.base import TranslationModel, frozen
 from ctbridge.models.blocks import init_weights
 from ctbridge.models.config import ModelConfig
-from ctbridge.models.discriminator import PatchDiscriminator
+from ctbridge.models.discriminator import domain_discriminators
 from ctbridge.models.resnet_generator import ResNetGenerator
-from ctbridge.training import losses as L
 
 
 class ImagePool(nn.Module):
@@ -96,10 +96,9 @@ class CycleGAN(TranslationModel):
             self.key(s, t): ResNetGenerator(c.in_channels, c.in_channels, width=c.width,
                                             n_res_blocks=c.n_res_blocks, norm=c.generator_norm)
             for s, t in self.pairs()})
-        self.discriminators = nn.ModuleDict({
-            d: PatchDiscriminator(c.in_channels, width=c.width, n_layers=c.d_layers,
-                                  norm=c.discriminator_norm)
-            for d in self.domains})
+        self.discriminators = domain_discriminators(
+            self.domains, c.in_channels, width=c.discriminator_width, n_layers=c.d_layers,
+            norm=c.discriminator_norm)
         self.pools = nn.ModuleDict({d: ImagePool(c.pool_size) for d in self.domains})
         init_weights(self.generators, "normal", 0.02)  # CycleGAN: N(0, 0.02)
         init_weights(self.discriminators, "normal", 0.02)

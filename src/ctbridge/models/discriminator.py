@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -54,3 +56,10 @@ class PatchDiscriminator(nn.Module):
             raise ValueError(f"PatchDiscriminator with {len(self.net) - 2} stride-2 layers needs "
                              f"inputs of at least {self.min_size} pixels, got {tuple(x.shape)}")
         return self.net(x)  # (B, 1, ~H / 2**n_layers - 2, ~W / 2**n_layers - 2)
+
+
+def domain_discriminators(domains: Sequence[str], in_channels: int, *, width: float,
+                          n_layers: int, norm: NormKind) -> nn.ModuleDict:
+    """One :class:`PatchDiscriminator` D_i per domain, keyed by domain name."""
+    return nn.ModuleDict({d: PatchDiscriminator(in_channels, width=width, n_layers=n_layers,
+                                                norm=norm) for d in domains})

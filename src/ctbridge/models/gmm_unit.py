@@ -31,13 +31,16 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from ctbridge.models import losses as L
 from ctbridge.models.base import TranslationModel, frozen
-from ctbridge.models.blocks import init_weights
+from ctbridge.models.blocks import eye_, identity_init, init_weights
 from ctbridge.models.config import ModelConfig
-from ctbridge.models.discriminator import PatchDiscriminator
+from ctbridge.models.discriminator import domain_discriminators
 from ctbridge.models.latent import MixtureLatent, Posterior
 from ctbridge.models.vgg import VGGEncoder, VGGGenerator
-from ctbridge.training import losses as L
+
+IDENTITY_LATENT_NOISE = 0.01
+"""Model-range size that the training noise of the latent decodes to at an identity init."""
 
 
 class GMMUNIT(TranslationModel):
@@ -48,7 +51,8 @@ class GMMUNIT(TranslationModel):
         c = config
         self.downsampling = c.n_down
         net = dict(width=c.width, n_down=c.n_down, shared_layers=c.shared_layers,
-                   norm=c.generator_norm, act="lrelu", residual=c.residual_stages)
+                   norm=c.generator_norm, act="lrelu", residual=c.residual_stages,
+                   shortcut=c.shortcut)
         self.encoder = VGGEncoder(self.domains, in_channels=c.in_channels, **net)
         latent_dim = c.latent_dim or self.encoder.out_channels
         self.latent = MixtureLatent(self.encoder.out_channels, latent_dim, c.n_components,
@@ -56,14 +60,45 @@ class GMMUNIT(TranslationModel):
                                     posterior_std_init=c.posterior_std_init)
         self.generator = VGGGenerator(self.domains, latent_dim=latent_dim,
                                       out_channels=c.in_channels, **net)
-        self.discriminators = nn.ModuleDict({
-            d: PatchDiscriminator(c.in_channels, width=c.width, n_layers=c.d_layers,
-                                  norm=c.discriminator_norm)
-            for d in self.domains})
+        self.discriminators = domain_discriminators(
+            self.domains, c.in_channels, width=c.discriminator_width, n_layers=c.d_layers,
+            norm=c.discriminator_norm)
         if c.init == "kaiming":
             for module in (self.encoder, self.latent.heads, self.generator,
                            self.discriminators):
                 init_weights(module, "kaiming")
+        if c.init == "identity":
+            self._init_identity()
+
+    def _init_identity(self) -> None:
+        """Start every E_i -> z -> G_j as the identity, translation included.
+
+        Shortcut paths become exact identities (:func:`identity_init`); each latent head k is
+        ``gain`` times the identity plus its default random init (so components differ), and
+        each generator's output conv picks channel 0 divided by ``gain``. The gain makes the
+        latent noise of training (posterior std) decode to ``IDENTITY_LATENT_NOISE`` in model
+        units (~6 HU in soft tissue) instead of burying the image. With one component the
+        heads are the exact identity.
+        """
+        identity_init(self.encoder)
+        identity_init(self.generator)
+        std = 1.0 if self.config.fixed_prior else self.config.posterior_std_init
+        gain = std / IDENTITY_LATENT_NOISE
+        heads = self.latent.heads  # (K*C, in, 1, 1)
+        k, c = self.latent.n_components, self.latent.latent_dim
+        with torch.no_grad():
+            w = heads.weight.view(k, c, heads.in_channels, 1, 1)
+            if k == 1:  # nothing to tell apart: the exact identity
+                w.zero_()
+            for comp in range(k):
+                w[comp] += eye_(torch.empty_like(w[comp]), gain)
+            heads.bias.zero_()
+            for d in self.domains:
+                out = self.generator.private[d][-1]  # (C_img, chans[0], 3, 3)
+                out.weight.zero_()
+                out.weight[:, :, 1:2, 1:2] = eye_(torch.empty_like(out.weight[:, :, :1, :1]),
+                                                  1.0 / gain)
+                out.bias.zero_()
 
     # ----------------------------------------------------------------------------- parts
     def generator_parameters(self) -> list[nn.Parameter]:

@@ -32,7 +32,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ctbridge.models.blocks import ActKind, ConvNormAct, NormKind, ResizeConv, StageShortcut, scaled
+from ctbridge.models.blocks import (
+    ActKind,
+    ConvNormAct,
+    NormKind,
+    ResizeConv,
+    ShortcutKind,
+    StageShortcut,
+    scaled,
+)
 
 VGG16_STAGES: tuple[tuple[int, int], ...] = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
 """(convolutions, channels) of VGG-16's five stages."""
@@ -51,14 +59,19 @@ def _check_split(n_down: int, shared_layers: int) -> None:
 
 
 def encoder_stage(index: int, in_channels: int, *, width: float, pool: bool, norm: NormKind,
-                  act: ActKind, residual: bool = False) -> nn.Sequential:
-    """VGG stage ``index`` (0-based): its 3x3 convs (with a shortcut around them if
-    ``residual``), then a 2x2 max-pool if ``pool``."""
+                  act: ActKind, residual: bool = False, shortcut: ShortcutKind = "pool"
+                  ) -> nn.Sequential:
+    """VGG stage ``index`` (0-based): its 3x3 convs, then a 2x2 max-pool if ``pool``; with
+    ``residual``, a :class:`StageShortcut` of kind ``shortcut`` around them."""
     n_convs, _ = VGG16_STAGES[index]
     out = stage_channels(width)[index]
     layers: list[nn.Module] = []
     for i in range(n_convs):
         layers.append(ConvNormAct(in_channels if i == 0 else out, out, 3, norm=norm, act=act))
+    if residual and shortcut == "shuffle":  # the pool is inside the body, beside the shortcut
+        body = nn.Sequential(*layers, *([nn.MaxPool2d(2)] if pool else []))
+        return nn.Sequential(StageShortcut(body, in_channels, out,
+                                           resample="down" if pool else "none", kind="shuffle"))
     if residual:
         layers = [StageShortcut(nn.Sequential(*layers), in_channels, out)]
     if pool:
@@ -67,7 +80,8 @@ def encoder_stage(index: int, in_channels: int, *, width: float, pool: bool, nor
 
 
 def generator_stage(index: int, in_channels: int, *, width: float, upsample: bool,
-                    norm: NormKind, act: ActKind, residual: bool = False) -> nn.Sequential:
+                    norm: NormKind, act: ActKind, residual: bool = False,
+                    shortcut: ShortcutKind = "pool") -> nn.Sequential:
     """Mirror of encoder stage ``index``: (resize-)conv in, 3x3 convs, out to the stage below.
 
     The output has the channels of stage ``index - 1`` (stage 0 keeps its own), so stacking
@@ -86,7 +100,8 @@ def generator_stage(index: int, in_channels: int, *, width: float, upsample: boo
             layers.append(ConvNormAct(c_in, c_out, 3, norm=norm, act=act))
     if residual:
         return nn.Sequential(StageShortcut(nn.Sequential(*layers), in_channels, out,
-                                           upsample=upsample))
+                                           resample="up" if upsample else "none",
+                                           kind=shortcut))
     return nn.Sequential(*layers)
 
 
@@ -105,7 +120,8 @@ class VGGEncoder(nn.Module):
 
     def __init__(self, domains: Sequence[str], *, in_channels: int = 1, width: float = 1.0,
                  n_down: int = 2, shared_layers: int = 1, norm: NormKind = "none",
-                 act: ActKind = "lrelu", residual: bool = False) -> None:
+                 act: ActKind = "lrelu", residual: bool = False,
+                 shortcut: ShortcutKind = "pool") -> None:
         super().__init__()
         _check_split(n_down, shared_layers)
         self.n_down = n_down
@@ -116,7 +132,7 @@ class VGGEncoder(nn.Module):
             mods = []
             for s in indices:
                 mods.append(encoder_stage(s, c_in, width=width, pool=s < n_down, norm=norm,
-                                          act=act, residual=residual))
+                                          act=act, residual=residual, shortcut=shortcut))
                 c_in = chans[s]
             return nn.Sequential(*mods)
 
@@ -143,7 +159,8 @@ class VGGGenerator(nn.Module):
 
     def __init__(self, domains: Sequence[str], *, latent_dim: int, out_channels: int = 1,
                  width: float = 1.0, n_down: int = 2, shared_layers: int = 1,
-                 norm: NormKind = "none", act: ActKind = "lrelu", residual: bool = False) -> None:
+                 norm: NormKind = "none", act: ActKind = "lrelu", residual: bool = False,
+                 shortcut: ShortcutKind = "pool") -> None:
         super().__init__()
         _check_split(n_down, shared_layers)
         order = list(reversed(range(len(VGG16_STAGES))))  # stages 4, 3, 2, 1, 0
@@ -153,7 +170,8 @@ class VGGGenerator(nn.Module):
             mods = []
             for s in indices:
                 mods.append(generator_stage(s, c_in, width=width, upsample=s < n_down,
-                                            norm=norm, act=act, residual=residual))
+                                            norm=norm, act=act, residual=residual,
+                                            shortcut=shortcut))
                 c_in = chans[max(s - 1, 0)]
             return nn.Sequential(*mods)
 

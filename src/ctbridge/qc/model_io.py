@@ -22,8 +22,8 @@ import torch
 import ctbridge
 from ctbridge.errors import CheckpointError
 from ctbridge.io.atomic import atomic_path
+from ctbridge.models.checkpoint import load_tensors, refuse_pickle, save_tensors
 from ctbridge.qc.network import QCNet
-from ctbridge.training.checkpoint import _refuse_pickle, load_tensors, save_tensors
 
 QC_MODEL = "model.safetensors"
 QC_JSON = "qc.json"
@@ -78,7 +78,7 @@ def load_qc(folder: str | Path) -> tuple[QCNet, dict[str, Any]]:
     """
     folder = Path(folder)
     if folder.is_file():
-        _refuse_pickle(folder)
+        refuse_pickle(folder)
         raise CheckpointError(f"{folder}: pass the QC folder (holding {QC_JSON} and {QC_MODEL})")
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: no such QC folder")

@@ -1,8 +1,9 @@
-"""Checkpoints without pickle: ``model.safetensors`` + ``config.yaml`` (+ resume state).
+"""Training checkpoints: a model checkpoint plus what resuming needs, without pickle.
 
-A downloaded checkpoint must not be able to run code, so nothing here calls ``torch.load``:
-tensors go to safetensors, everything else (optimizer hyper-parameters, step) to JSON/YAML.
-Files that look like pickles (``.pt``/``.pth``/``.ckpt``, zip or pickle magic bytes) are refused.
+The model side (``model.safetensors`` + ``config.yaml``, pickle refusal) is
+:mod:`ctbridge.models.checkpoint`; this adds the optimiser moments and the torch RNG state
+(``trainer.safetensors``) and the step and optimiser hyper-parameters (``trainer.json``), so a
+run resumes bit for bit. Written atomically: a crash leaves the previous checkpoint intact.
 
 Layout of a checkpoint folder::
 
@@ -21,82 +22,14 @@ from typing import Any
 
 import torch
 import yaml
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from ctbridge.errors import CheckpointError
 from ctbridge.io.atomic import atomic_path
+from ctbridge.models.checkpoint import CONFIG_FILE, MODEL_FILE, load_tensors
 
-MODEL_FILE = "model.safetensors"
-CONFIG_FILE = "config.yaml"
 TRAINER_TENSORS = "trainer.safetensors"
 TRAINER_JSON = "trainer.json"
-PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".bin")
-
-
-def _refuse_pickle(path: Path) -> None:
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise CheckpointError(f"{path}: pickle-based checkpoints are refused (they can run code "
-                              "when loaded); ctbridge reads model.safetensors + config.yaml only")
-    with path.open("rb") as f:
-        head = f.read(4)
-    if head[:2] == b"\x80\x04" or head[:2] == b"\x80\x02" or head == b"PK\x03\x04":
-        raise CheckpointError(f"{path}: this is a pickle/zip (torch.save) file, refused: it can "
-                              "run code when loaded; expected safetensors")
-
-
-def load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
-    _refuse_pickle(path)
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: corrupt or not a safetensors file ({exc})") from None
-
-
-def save_tensors(tensors: Mapping[str, torch.Tensor], path: Path) -> None:
-    with atomic_path(path) as tmp:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-
-
-def resolve_checkpoint(path: str | Path) -> Path:
-    """The checkpoint folder for a run folder (its ``checkpoints/latest``) or checkpoint folder."""
-    path = Path(path)
-    if path.is_file():
-        _refuse_pickle(path)
-        if path.name == MODEL_FILE:
-            return path.parent
-        raise CheckpointError(f"{path}: pass a run or checkpoint folder holding {MODEL_FILE}")
-    if (path / MODEL_FILE).is_file():
-        return path
-    latest = path / "checkpoints" / "latest"
-    if (latest / MODEL_FILE).is_file():
-        return latest
-    raise CheckpointError(f"{path}: no {MODEL_FILE} here or in checkpoints/latest/")
-
-
-def read_config_tree(folder: Path) -> dict[str, Any]:
-    path = folder / CONFIG_FILE
-    if not path.is_file():
-        raise CheckpointError(f"{folder}: {CONFIG_FILE} is missing")
-    try:
-        tree = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise CheckpointError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(tree, dict):
-        raise CheckpointError(f"{path}: expected a mapping")
-    return tree
-
-
-def load_state_into(module: torch.nn.Module, folder: Path) -> None:
-    state = load_tensors(folder / MODEL_FILE)
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        raise CheckpointError(f"{folder / MODEL_FILE}: weights do not fit the model in "
-                              f"{CONFIG_FILE} ({' '.join(first[:2])[:300]})") from None
 
 
 def optimizer_to_flat(optimizer: torch.optim.Optimizer, prefix: str

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ctbridge.data.intensity import DEFAULT_KNOTS_HU, DEFAULT_KNOTS_MODEL
+from ctbridge.data.intensity import IntensityConfig
 from ctbridge.models import ModelConfig
 
 
@@ -25,12 +25,15 @@ class DataConfig(BaseModel):
     body_fraction: float = Field(0.9, ge=0, le=1, description="P(patch centre inside the body)")
     bright_fraction: float = Field(
         0.25, ge=0, le=1, description="P(patch centre on a small bright structure, e.g. plaque)")
+    contrast_fraction: float = Field(0.0, ge=0, le=1, description=(
+        "P(patch centre on a voxel whose HU is typical of its own domain and rare in the "
+        "others: where the phases differ, see ctbridge.data.phase_contrast)"))
     split_seed: int = Field(0, description="seed of the patient split between domains")
 
     @model_validator(mode="after")
     def _fractions(self) -> DataConfig:
-        if self.body_fraction + self.bright_fraction > 1.0 + 1e-9:
-            raise ValueError("body_fraction + bright_fraction must be <= 1")
+        if self.body_fraction + self.bright_fraction + self.contrast_fraction > 1.0 + 1e-9:
+            raise ValueError("body_fraction + bright_fraction + contrast_fraction must be <= 1")
         return self
 
 
@@ -41,20 +44,18 @@ class OptimConfig(BaseModel):
 
     steps: int = Field(100_000, ge=1, description="training iterations (one D and one G step)")
     lr: float = Field(1e-4, gt=0, description="Adam learning rate (UNIT: 1e-4; CycleGAN: 2e-4)")
+    lr_d: float | None = Field(None, gt=0, description=(
+        "discriminator learning rate; null = lr (two time-scale updates when larger, "
+        "Heusel et al. 2017)"))
     beta1: float = Field(0.5, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
     weight_decay: float = Field(1e-4, ge=0, description="UNIT uses 1e-4; CycleGAN 0")
+    d_warmup_steps: int = Field(0, ge=0, description=(
+        "discriminator-only steps before the adversarial game, on real patches of the other "
+        "domains as fakes (TranslationModel.discriminator_warmup_losses; meant for "
+        "model.init='identity', where that is what the first fakes are)"))
     decay_start: float = Field(0.5, ge=0, le=1,
                                description="fraction of steps after which the lr decays linearly")
-
-
-class IntensityConfig(BaseModel):
-    """HU <-> model range knots (see ctbridge.data.intensity)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    knots_hu: list[float] = Field(default_factory=lambda: list(DEFAULT_KNOTS_HU))
-    knots_model: list[float] = Field(default_factory=lambda: list(DEFAULT_KNOTS_MODEL))
 
 
 class TrainConfig(BaseModel):
@@ -69,6 +70,9 @@ class TrainConfig(BaseModel):
     seed: int = Field(0, description="torch seed (weights, latent sampling) and sampler seed")
     device: str = Field("cpu", description="'cpu', 'cuda', 'cuda:1' ... ('auto' picks cuda if any)")
     precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16 = autocast")
+    channels_last: bool = Field(True, description=(
+        "NHWC memory layout for weights and activations (oneDNN's fast path on CPUs, tensor "
+        "cores on GPUs); the results are the same up to float rounding"))
     log_every: int = Field(50, ge=1, description="steps between CSV/TensorBoard rows")
     sample_every: int = Field(1000, ge=1, description="steps between PNG sample grids")
     checkpoint_every: int = Field(1000, ge=1, description="steps between checkpoints")

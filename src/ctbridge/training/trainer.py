@@ -24,9 +24,11 @@ from tqdm.auto import tqdm
 from ctbridge.config import save_config
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.data.patch_sampler import TrainingVolume, UnpairedPatchSampler, load_training_volume
+from ctbridge.data.phase_contrast import HU_EDGES
 from ctbridge.data.sources import domain_scans
 from ctbridge.device import resolve_device
 from ctbridge.models import TranslationModel, build_model
+from ctbridge.models import checkpoint as model_ckpt
 from ctbridge.training import checkpoint as ckpt
 from ctbridge.training import distributed as dist_utils
 from ctbridge.training.config import TrainConfig
@@ -78,16 +80,21 @@ class Trainer:
             self.device = torch.device("cuda", self.ctx.local_rank)
             torch.cuda.set_device(self.device)
         self.progress = progress and self.ctx.is_main
-        self.scaler = IntensityScaler(tuple(config.intensity.knots_hu),
-                                      tuple(config.intensity.knots_model))
+        self.scaler = config.intensity.scaler()
         torch.manual_seed(config.seed)
         self.model: TranslationModel = build_model(config.model).to(self.device)
+        self.memory_format = (torch.channels_last if config.channels_last
+                              else torch.contiguous_format)
+        self.model.to(memory_format=self.memory_format)
         dist_utils.broadcast_parameters(self.model, self.ctx)
         o = config.optim
-        adam = dict(lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
+        adam = dict(betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
+        self.base_lr = {"g": o.lr, "d": o.lr if o.lr_d is None else o.lr_d}
         self.optimizers = {
-            "g": torch.optim.Adam(self.model.generator_parameters(), **adam),
-            "d": torch.optim.Adam(self.model.discriminator_parameters(), **adam),
+            "g": torch.optim.Adam(self.model.generator_parameters(), lr=self.base_lr["g"],
+                                  **adam),
+            "d": torch.optim.Adam(self.model.discriminator_parameters(),
+                                  lr=self.base_lr["d"], **adam),
         }
         self.start_step = 0
         self._resume = resume
@@ -122,6 +129,8 @@ class Trainer:
         self.sampler = UnpairedPatchSampler(
             self.volumes, patch_size=cfg.data.patch_size, batch_size=cfg.data.batch_size,
             body_fraction=cfg.data.body_fraction, bright_fraction=cfg.data.bright_fraction,
+            contrast_fraction=cfg.data.contrast_fraction,
+            contrast_edges=self.scaler.to_model(np.asarray(HU_EDGES)),
             seed=cfg.seed, rank=self.ctx.rank, multiple_of=2 ** self.model.downsampling,
         )
         self.stats = {"domains": intensity_stats(self.volumes, self.scaler),
@@ -130,9 +139,9 @@ class Trainer:
 
     def _maybe_resume(self) -> None:
         latest = self.out_dir / "checkpoints" / "latest"
-        if not (self._resume and (latest / ckpt.MODEL_FILE).is_file()):
+        if not (self._resume and (latest / model_ckpt.MODEL_FILE).is_file()):
             return
-        ckpt.load_state_into(self.model, latest)
+        model_ckpt.load_state_into(self.model, latest)
         state = ckpt.load_trainer_state(latest, self.optimizers)
         self.start_step = int(state["step"])
         log.info("resumed from %s at step %d", latest, self.start_step)
@@ -155,10 +164,10 @@ class Trainer:
         """One discriminator and one generator update on the batch of ``step``."""
         assert self.sampler is not None
         factor = learning_rate_factor(step, self.config.optim.steps, self.config.optim.decay_start)
-        for opt in self.optimizers.values():
+        for name, opt in self.optimizers.items():
             for group in opt.param_groups:
-                group["lr"] = self.config.optim.lr * factor
-        batch = {d: x.to(self.device, non_blocking=True)
+                group["lr"] = self.base_lr[name] * factor
+        batch = {d: x.to(self.device, memory_format=self.memory_format, non_blocking=True)
                  for d, x in self.sampler.batch(step).items()}
         self.model.train()
         with self._autocast():
@@ -172,6 +181,30 @@ class Trainer:
         row.update(self.model.stats())
         row["lr"] = self.config.optim.lr * factor
         return row
+
+    def warm_up_discriminators(self) -> dict[str, float]:
+        """``optim.d_warmup_steps`` discriminator-only steps on real patches (their own sampler
+        stream), with the D optimiser; returns the mean loss and ranking accuracy of the last
+        tenth of them."""
+        assert self.sampler is not None
+        steps = self.config.optim.d_warmup_steps
+        self.model.train()
+        tail: list[tuple[float, float]] = []
+        bar = tqdm(range(steps), desc="discriminator warm-up", disable=not self.progress,
+                   leave=False)
+        for s in bar:
+            batch = {d: x.to(self.device, memory_format=self.memory_format)
+                     for d, x in self.sampler.batch(s, stream=1).items()}
+            with self._autocast():
+                losses = self.model.discriminator_warmup_losses(batch)
+            self._optimise("d", losses)
+            if s >= steps - max(1, steps // 10):
+                tail.append((float(losses["gan"]), float(losses["ranked"])))
+        bar.close()
+        loss, ranked = (float(v) for v in np.mean(tail, axis=0))
+        log.info("discriminator warm-up: %d steps, loss %.4f, real ranked above other domain "
+                 "%.3f", steps, loss, ranked)
+        return {"loss": loss, "ranked": ranked}
 
     # ----------------------------------------------------------------------------- outputs
     def _checkpoint(self, next_step: int) -> None:
@@ -268,6 +301,8 @@ class Trainer:
         if self.start_step >= end:
             log.info("already trained to step %d", self.start_step)
             return self.out_dir / "checkpoints" / "latest"
+        if self.start_step == 0 and cfg.optim.d_warmup_steps:
+            self.warm_up_discriminators()
         bar = tqdm(range(self.start_step, end), initial=self.start_step,
                    total=cfg.optim.steps, desc=f"train {cfg.model.kind}",
                    disable=not self.progress, dynamic_ncols=True)

@@ -21,7 +21,7 @@ from ctbridge.errors import CheckpointError
 from ctbridge.evaluation.experiments.cohort import Cohort
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan, write_scan
-from ctbridge.training import checkpoint as ckpt
+from ctbridge.models import checkpoint as ckpt
 
 SOURCE_FILE = "source.json"
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from ctbridge.training import losses as L
+from ctbridge.models import losses as L
 
 
 def test_reconstruction_is_mean_l1():
