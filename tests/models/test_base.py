@@ -52,11 +52,21 @@ def test_losses_are_finite_scalars(kind, domains):
 
 
 def test_whole_slice_training_step(kind):
+    """A 64-px crop (twice the patch) trains like a patch: finite losses, and a non-zero
+    gradient reaches every parameter (PyTorch init: identity init zeroes branch outputs, which
+    blocks the gradient of the layers before them at step 0 by design)."""
     torch.manual_seed(0)
-    model = build_model(tiny_config(kind))
+    model = build_model(tiny_config(kind, init="pytorch"))
     batch = _batch(model, size=64, b=1)
-    model.discriminator_losses(batch)["total"].backward()
-    model.generator_losses(batch)["total"].backward()
+    for losses, params in ((model.discriminator_losses, model.discriminator_parameters()),
+                           (model.generator_losses, model.generator_parameters())):
+        model.zero_grad(set_to_none=True)
+        loss = losses(batch)["total"]
+        loss.backward()
+        assert torch.isfinite(loss)
+        dead = [tuple(p.shape) for p in params
+                if p.grad is None or not torch.isfinite(p.grad).all() or not p.grad.any()]
+        assert not dead, dead
 
 
 def _snapshot(params):

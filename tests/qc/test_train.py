@@ -97,14 +97,22 @@ def test_each_seen_kind_is_flagged_better_than_chance_on_fresh_patients(qc, fres
     assert auc > 0.65, f"{kind}: AUC {auc:.3f} on fresh patients"
 
 
-def test_held_out_kinds_are_measured_but_tiny_does_not_reliably_generalise(qc, fresh):
+def test_held_out_kinds_are_measured_and_detected_worse_than_seen_ones(qc_dir, qc, fresh):
     """Honest: the tiny preset (64-px slices, 300 steps) never saw checkerboards or invented
     spots, and flags them at 0.38-0.75 (checkerboard) and 0.54-0.65 (spots) AUC depending on
-    the seed: not reliably better than chance. This test only checks they are measured;
+    the seed: not reliably better than chance, and below every seen kind.
     `test_every_kind_is_learnable_at_tiny_size` shows that each is detectable once trained."""
-    for kind in ("checkerboard", "hallucinated_spots"):
+    info = json.loads((qc_dir / QC_JSON).read_text())
+    m = info["metrics"]["by_strength"]["1"]
+    held = [m["per_kind"][k] for k in info["kinds_held_out"]]
+    # AUC is a mean over (artefact, real) pairs: pooled over kinds it is the slice-weighted
+    # mean of the kinds' AUCs against the same real slices
+    pooled = sum(h["auc"] * h["slices"] for h in held) / sum(h["slices"] for h in held)
+    assert m["held_out"] == pytest.approx(pooled, abs=1e-9)
+    blur = roc_auc(fresh["scores"], fresh_artefact_scores(qc, fresh["volumes"], "blur", 1.0))
+    for kind in info["kinds_held_out"]:
         auc = roc_auc(fresh["scores"], fresh_artefact_scores(qc, fresh["volumes"], kind, 1.0))
-        assert 0.0 <= auc <= 1.0
+        assert auc < blur - 0.15, (kind, auc, blur)
 
 
 def test_clean_real_slices_score_below_the_threshold(qc, fresh):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import itertools
 
+import numpy as np
 import pytest
 import torch
 
 from ctbridge.config import load_config
 from ctbridge.errors import DataError
+from ctbridge.inference.translator import Translator
 from ctbridge.io import write_scan
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.trainer import Trainer, learning_rate_factor
@@ -65,7 +68,15 @@ def test_three_domains_train(domain_folders, tmp_path):
     cfg = _config("gmm_unit", steps=2, extra=["model.domains=[nc, ce, venous]",
                                               "model.n_components=2"])
     latest = Trainer(cfg, domain_folders, tmp_path / "run3", progress=False).run()
-    assert (latest / "model.safetensors").is_file()
+    translator = Translator.from_checkpoint(latest)
+    assert translator.domains == ["nc", "ce", "venous"]
+    scan = make_scan(shape=(2, 32, 32), seed=5)
+    for source, target in itertools.permutations(translator.domains, 2):
+        out = translator.translate_scan(scan, target, source=source).scan
+        assert out.shape == scan.shape and np.isfinite(out.array).all(), (source, target)
+    rows = list(csv.DictReader((tmp_path / "run3" / "metrics.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    assert all(np.isfinite(float(r["g/total"])) and float(r["g/total"]) > 0 for r in rows)
 
 
 def test_missing_domain_folder_is_a_data_error(domain_folders, tmp_path):

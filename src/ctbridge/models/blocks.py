@@ -208,9 +208,9 @@ def init_weights(module: nn.Module, scheme: Literal["kaiming", "normal"] = "kaim
                  gain: float = 0.02) -> None:
     """Initialise every conv in ``module``.
 
-    ``'kaiming'`` (fan-in, leaky-ReLU 0.2) keeps activations at a steady scale through the deep
-    un-normalised VGG stacks; ``'normal'`` is CycleGAN's N(0, 0.02). Biases start at zero and
-    norm layers at identity.
+    ``'kaiming'`` (fan-in, leaky-ReLU 0.2) is (GMM-)UNIT's opt-in ``init: kaiming`` (it trained
+    the residual VGG stacks more slowly than PyTorch's default: docs/method.md); ``'normal'`` is
+    CycleGAN's N(0, 0.02). Biases start at zero and norm layers at identity.
     """
     for m in module.modules():
         if isinstance(m, nn.Conv2d):

@@ -42,31 +42,23 @@ class ModelConfig(BaseModel):
 
     # ---------------------------------------------------------------- UNIT / GMM-UNIT networks
     width: float = Field(1.0, gt=0, description=(
-        "channel multiplier: 1.0 = VGG-16 channels [64,128,256,512,512] (CycleGAN: ngf=ndf=64); "
-        "0.25 trains on a laptop CPU"))
+        "channel multiplier: 1.0 = VGG-16 channels [64,128,256,512,512] (CycleGAN: ngf=ndf=64)"))
     n_down: int = Field(2, ge=0, le=5, description=(
         "2x2 max-poolings in the VGG encoder (after the first n_down stages); 2 turns a 32x32 "
         "patch into an 8x8 latent so a 2-pixel plaque still owns a latent location. Inputs "
         "must have H, W divisible by 2**n_down"))
     residual_stages: bool = Field(True, description=(
-        "a scaled identity shortcut (1x1 projection where channels change) around each VGG "
-        "stage; same convolutions, channels and resolutions as VGG-16. Measured on phantom "
-        "patches (width 0.125, cpu-small): without it the 26 plain convolutions never beat "
-        "the patch mean (VAE reconstruction L1 0.15-0.19 after 800 steps, whatever the init); "
-        "with it and init='pytorch' GMM-UNIT reaches 0.06 after 200 steps"))
+        "a shortcut around each VGG stage, proj(x) + alpha * body(x); same convolutions, "
+        "channels and resolutions as VGG-16 (why: docs/method.md, Networks)"))
     shortcut: Literal["pool", "shuffle"] = Field("shuffle", description=(
         "how a residual stage's shortcut changes resolution: 'pool' (max-pool / nearest "
         "upsampling, lossy) or 'shuffle' (space-to-depth / depth-to-space, lossless: the "
         "shortcut path can carry every pixel through the latent)"))
     init: Literal["kaiming", "pytorch", "identity"] = Field("identity", description=(
-        "weight initialisation of (GMM-)UNIT's convolutions: 'pytorch' (PyTorch's default "
-        "kaiming-uniform, a = sqrt(5)) or 'kaiming' (normal, fan-in, leaky-ReLU 0.2: about "
-        "2.4x larger weights). Measured with residual stages: 'kaiming' leaves the VAE "
-        "reconstruction L1 at 0.14-0.38 after 150 auto-encoder steps, 'pytorch' at 0.04-0.05, "
-        "and 0.25 vs 0.06 inside full GMM-UNIT training (200-600 steps). 'identity': "
-        "PyTorch's default, then every network starts as the identity (lossless shortcuts, "
-        "zero last conv per stage), so each translation starts as 'no translation'; needs "
-        "residual_stages and shortcut='shuffle'"))
+        "weight initialisation of (GMM-)UNIT: 'pytorch' (PyTorch's default), 'kaiming' "
+        "(normal, fan-in, leaky-ReLU 0.2) or 'identity' (PyTorch's default, then every "
+        "E_i -> z -> G_j starts as the identity, so each translation starts as 'no "
+        "translation'; needs residual_stages and shortcut='shuffle'; docs/method.md)"))
     shared_layers: int = Field(1, ge=0, le=5, description=(
         "VGG stages shared by all domains at the top of the encoder and, mirrored, at the "
         "bottom (input side) of the generator (UNIT's weight sharing); 0 = none shared"))
@@ -76,8 +68,7 @@ class ModelConfig(BaseModel):
         "K mixture components of the latent prior (the paper: 25); forced to 1 for 'unit'"))
     posterior_std_init: float = Field(0.1, gt=0, description=(
         "initial posterior standard deviation Sigma^(1/2) (learnable; UNIT's fixed identity "
-        "ignores it). 1.0 drowns a fresh encoder's codes (about 0.3 in size) in noise: "
-        "measured reconstruction L1 0.82 after 250 steps, vs 0.32 with 0.1 (kaiming init)"))
+        "ignores it)"))
     fixed_prior: bool = Field(False, description=(
         "UNIT proper: prior N(0, I) and posterior variance I, both frozen; forced for 'unit'"))
     norm: Norm | None = Field(None, description=(

@@ -3,8 +3,8 @@
 Example:
     >>> from ctbridge.qc import QualityControl
     >>> qc = QualityControl.load("runs/qc")                # doctest: +SKIP
-    >>> scores = qc.score_slices(volume_hu)                  # (z,) artefact probability
-    >>> bad = qc.rejected(volume_hu)                         # (z,) bool, score > threshold
+    >>> scores = qc.score_slices(volume_hu)  # (z,) artefact probability   # doctest: +SKIP
+    >>> bad = qc.rejected(volume_hu)         # (z,) bool, score > threshold  # doctest: +SKIP
 
 Modules: ``artefacts`` (the synthetic artefacts), ``network`` (QCNet), ``dataset`` (real and
 artefact slices, patient split), ``config`` (QCConfig and presets), ``train`` (training and

@@ -2,8 +2,8 @@
 
 Example:
     >>> qc = QualityControl.load("runs/qc")                      # doctest: +SKIP
-    >>> scores = qc.score_slices(volume_hu)                        # (z,) in [0, 1]
-    >>> keep = ~qc.rejected(volume_hu)                             # (z,) bool
+    >>> scores = qc.score_slices(volume_hu)  # (z,) in [0, 1]      # doctest: +SKIP
+    >>> keep = ~qc.rejected(volume_hu)       # (z,) bool           # doctest: +SKIP
 
 A score is the network's probability that the slice carries an artefact. A slice is rejected
 when its score is above the threshold saved at training (the score that keeps
