@@ -25,3 +25,10 @@ class ConfigError(CTBridgeError):
 
 class DataError(CTBridgeError):
     """A data folder whose layout or content does not fit the command."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (libraries such as pydicom and nibabel spread theirs
+    over several lines); its type name when it has no message."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text or type(exc).__name__

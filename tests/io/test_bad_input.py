@@ -70,6 +70,7 @@ def test_uneven_spacing_is_located(tmp_path, capsys):
 def test_undecodable_compression_names_the_plugins(tmp_path, capsys):
     ds = pydicom.dcmread(get_testdata_file("MR_small_jpeg_ls_lossless.dcm"))
     ds.Modality = "CT"
+    ds.RescaleSlope, ds.RescaleIntercept = 1, -1024  # type 1 in a CT header
     src = tmp_path / "jpegls_ct.dcm"
     ds.save_as(src)
     err = _convert_fails(capsys, src, tmp_path / "out.nii.gz", "cannot decode pixel data")

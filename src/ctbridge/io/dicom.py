@@ -22,20 +22,47 @@ from pydicom.pixels import apply_modality_lut
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 import ctbridge
-from ctbridge.errors import InvalidScanError
+from ctbridge.errors import InvalidScanError, one_line
 from ctbridge.io.atomic import atomic_path
+from ctbridge.io.dicom_header import check_ct_header, numbers
 from ctbridge.io.scan import Scan
 
 SPACING_TOLERANCE = 0.01  # relative deviation of one slice step from the median step
 
 
 def _read_header(path: Path) -> Dataset | None:
-    """The header of ``path`` if it is a DICOM image file, else None."""
+    """The header of ``path`` if it is a DICOM image file, else None.
+
+    pydicom decodes elements lazily, so a damaged one (an unknown VR, a value of the wrong
+    length) would otherwise fail later, wherever it is first touched; every element is decoded
+    here, and a damaged header is refused naming the file."""
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
     except Exception:
         return None
-    return ds if "SeriesInstanceUID" in ds or "PixelData" in ds or "Rows" in ds else None
+    if not ("SeriesInstanceUID" in ds or "PixelData" in ds or "Rows" in ds):
+        return None
+    try:
+        for _ in ds.iterall():
+            pass
+    except Exception as exc:
+        raise InvalidScanError(f"{path}: damaged DICOM header ({one_line(exc)})") from None
+    return ds
+
+
+def _single_slice_step(path: Path, ds: Dataset) -> float:
+    """Slice step of a one-file series: SpacingBetweenSlices, else SliceThickness, else 1 mm."""
+    for keyword in ("SpacingBetweenSlices", "SliceThickness"):
+        if ds.get(keyword) in (None, ""):
+            continue
+        value = numbers(ds, keyword, 1)
+        if isinstance(value, str):
+            raise InvalidScanError(f"{path}: {value}")
+        if value[0] <= 0:
+            raise InvalidScanError(f"{path}: {keyword} is {value[0]:g}; a slice step must be "
+                                   "positive")
+        return value[0]
+    return 1.0
 
 
 def _series_files(folder: Path) -> dict[str, list[tuple[Path, Dataset]]]:
@@ -53,18 +80,6 @@ def _description(ds: Dataset) -> str:
     return str(ds.get("SeriesDescription", "")).strip() or "no description"
 
 
-def _check_ct(path: Path, ds: Dataset) -> None:
-    modality = str(ds.get("Modality", "")).strip()
-    if modality != "CT":
-        raise InvalidScanError(
-            f"{path}: not a CT image (Modality is {modality or 'missing'!r}); "
-            "ctbridge reads CT only"
-        )
-    if int(ds.get("NumberOfFrames", 1) or 1) > 1:
-        raise InvalidScanError(f"{path}: multi-frame (enhanced) CT is not supported yet; "
-                               "convert it to single-frame slices first")
-
-
 def _hu(path: Path) -> np.ndarray:
     """Decode one file's pixels and apply the modality LUT (HU)."""
     ds = pydicom.dcmread(path)
@@ -74,39 +89,27 @@ def _hu(path: Path) -> np.ndarray:
         ts = ds.file_meta.get("TransferSyntaxUID", "unknown")
         name = getattr(ts, "name", str(ts))
         raise InvalidScanError(
-            f"{path}: cannot decode pixel data compressed as {name!r}: {_one_line(exc)}"
+            f"{path}: cannot decode pixel data compressed as {name!r}: {one_line(exc)}"
         ) from None
     if pixels.ndim != 2:
         raise InvalidScanError(f"{path}: expected one greyscale slice, got pixels {pixels.shape}")
     return np.asarray(apply_modality_lut(pixels, ds), dtype=np.float32)
 
 
-def _one_line(exc: BaseException) -> str:
-    """pydicom lists the missing decoder plugins on separate lines; keep them on one."""
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-    return text or type(exc).__name__
-
-
-def _orientation(path: Path, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    iop = ds.get("ImageOrientationPatient")
-    if iop is None or len(iop) != 6:
-        raise InvalidScanError(f"{path}: ImageOrientationPatient is missing")
-    row, col = np.array(iop[:3], float), np.array(iop[3:], float)
+def _orientation(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column direction cosines (validated by :func:`check_ct_header`), normalised."""
+    iop = np.array(numbers(ds, "ImageOrientationPatient", 6), float)
+    row, col = iop[:3], iop[3:]
     return row / np.linalg.norm(row), col / np.linalg.norm(col)
 
 
-def _position(path: Path, ds: Dataset) -> np.ndarray:
-    ipp = ds.get("ImagePositionPatient")
-    if ipp is None or len(ipp) != 3:
-        raise InvalidScanError(f"{path}: ImagePositionPatient is missing")
-    return np.array(ipp, float)
+def _position(ds: Dataset) -> np.ndarray:
+    return np.array(numbers(ds, "ImagePositionPatient", 3), float)
 
 
-def _pixel_spacing(path: Path, ds: Dataset) -> tuple[float, float]:
-    ps = ds.get("PixelSpacing")
-    if ps is None or len(ps) != 2:
-        raise InvalidScanError(f"{path}: PixelSpacing is missing")
-    return float(ps[0]), float(ps[1])  # (between rows = y, between columns = x)
+def _pixel_spacing(ds: Dataset) -> tuple[float, float]:
+    dy, dx = numbers(ds, "PixelSpacing", 2)  # (between rows = y, between columns = x)
+    return float(dy), float(dx)
 
 
 def _metadata(ds: Dataset, source: Path) -> dict[str, Any]:
@@ -166,23 +169,23 @@ def read_dicom(path: str | Path) -> Scan:
                                    f"series: {listing}")
         entries = next(iter(series.values()))
 
+    for p, ds in entries:
+        check_ct_header(p, ds)
     first_path, first = entries[0]
-    _check_ct(first_path, first)
-    row, col = _orientation(first_path, first)
+    row, col = _orientation(first)
     normal = np.cross(row, col)
-    positions = np.array([_position(p, ds) for p, ds in entries])
+    positions = np.array([_position(ds) for _, ds in entries])
     order = np.argsort(positions @ normal, kind="stable")
     entries = [entries[i] for i in order]
     positions = positions[order]
     files = [p for p, _ in entries]
-    spacing_y, spacing_x = _pixel_spacing(first_path, first)
+    spacing_y, spacing_x = _pixel_spacing(first)
     shape = (int(first.Rows), int(first.Columns))
     for p, ds in entries[1:]:
-        _check_ct(p, ds)
         if (int(ds.Rows), int(ds.Columns)) != shape:
             raise InvalidScanError(f"{p}: slice size {ds.Rows}x{ds.Columns} differs from "
                                    f"{first_path.name}'s {shape[0]}x{shape[1]}")
-        if not np.allclose(_orientation(p, ds), (row, col), atol=1e-4):
+        if not np.allclose(_orientation(ds), (row, col), atol=1e-4):
             raise InvalidScanError(f"{p}: ImageOrientationPatient differs from {first_path.name}")
 
     if len(entries) > 1:
@@ -190,7 +193,7 @@ def read_dicom(path: str | Path) -> Scan:
         stack = positions[-1] - positions[0]
         slice_dir = stack / np.linalg.norm(stack)  # differs from `normal` for tilted gantries
     else:
-        step = float(first.get("SpacingBetweenSlices") or first.get("SliceThickness") or 1.0)
+        step = _single_slice_step(first_path, first)
         slice_dir = normal
 
     volume = np.stack([_hu(p) for p in files])

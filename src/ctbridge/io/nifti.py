@@ -11,7 +11,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from ctbridge.errors import InvalidScanError
+from ctbridge.errors import InvalidScanError, one_line
 from ctbridge.io.atomic import atomic_path
 from ctbridge.io.scan import LPS_TO_RAS, Scan
 
@@ -30,7 +30,7 @@ def _load(path: Path) -> nib.Nifti1Image:
     try:
         img = nib.load(str(path))
     except Exception as exc:  # nibabel raises many types for bad headers / gzip errors
-        raise InvalidScanError(f"{path}: not a readable NIfTI file ({exc})") from None
+        raise InvalidScanError(f"{path}: not a readable NIfTI file ({one_line(exc)})") from None
     if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
         raise InvalidScanError(f"{path}: not a NIfTI image ({type(img).__name__})")
     return img
@@ -51,7 +51,7 @@ def read_nifti(path: str | Path) -> Scan:
     try:
         data = np.asarray(img.dataobj, dtype=np.float32)
     except Exception as exc:
-        raise InvalidScanError(f"{path}: voxel data cannot be read ({exc})") from None
+        raise InvalidScanError(f"{path}: voxel data cannot be read ({one_line(exc)})") from None
     if data.size == 0:
         raise InvalidScanError(f"{path}: empty volume, shape {img.shape}")
     if data.ndim == 4 and data.shape[3] == 1:

@@ -22,6 +22,9 @@ import numpy as np
 from ctbridge.errors import InvalidScanError
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
+MIN_DIRECTION_DET = 0.5  # gantry tilts and mild shears pass; collapsed axes do not
+MAX_SPACING_MM = 1000.0  # a voxel larger than a metre is a damaged header, not a CT
+MAX_ORIGIN_MM = 1e5
 
 
 @dataclass
@@ -76,7 +79,8 @@ class Scan:
         """
         import nibabel as nib
 
-        return "".join(nib.orientations.aff2axcodes(self.affine_ras))
+        codes = nib.orientations.aff2axcodes(self.affine_ras)
+        return "".join(c or "?" for c in codes)  # None: no single direction (oblique)
 
     def with_array(self, array: np.ndarray, **metadata: Any) -> Scan:
         """A scan with the same geometry and new voxels (e.g. a translation of this one)."""
@@ -103,4 +107,13 @@ class Scan:
             )
         if any(not np.isfinite(s) or s <= 0 for s in self.spacing):
             raise InvalidScanError(f"{source}: spacing must be positive, got {self.spacing}")
+        if not (np.isfinite(self.origin).all() and np.isfinite(self.direction).all()):
+            raise InvalidScanError(f"{source}: origin or direction is not finite")
+        if max(self.spacing) > MAX_SPACING_MM or max(map(abs, self.origin)) > MAX_ORIGIN_MM:
+            raise InvalidScanError(f"{source}: implausible geometry for a CT scan (spacing "
+                                   f"{self.spacing} mm, origin {self.origin} mm)")
+        det = float(np.linalg.det(self.direction))
+        if abs(det) < MIN_DIRECTION_DET:
+            raise InvalidScanError(f"{source}: the voxel axes are (nearly) degenerate: direction "
+                                   f"determinant {det:.3g} (1 for orthogonal axes)")
         return self
