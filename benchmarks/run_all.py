@@ -33,6 +33,7 @@ def main() -> None:
         "translate": ["bench_translate.py", "--device", args.device, "--widths", widths,
                       "--measure-slices", "2" if args.device == "cpu" else "100"],
         "evaluate": ["bench_evaluate.py"],
+        "cli": ["bench_cli.py"],
     }
     combined = {}
     for name, cmd in jobs.items():

@@ -42,3 +42,22 @@ def test_errors_name_the_file_and_field(tmp_path):
 def test_saved_config_loads_back_equal(tmp_path):
     cfg = Outer(steps=3, inner=Inner(width=0.125))
     assert load_config(Outer, save_config(cfg, tmp_path / "used.yaml")) == cfg
+
+
+def test_built_in_configs_resolve_by_name_and_paths_win(tmp_path, monkeypatch):
+    from ctbridge.config import BUILTIN_CONFIGS, builtin_config_names, resolve_config
+    from ctbridge.training.config import TrainConfig
+
+    assert {"gmm_unit", "unit", "cyclegan", "experiment_plaque",
+            "experiment_pancreas"} <= set(builtin_config_names())
+    assert resolve_config("gmm_unit") == BUILTIN_CONFIGS / "gmm_unit.yaml"
+    assert resolve_config("unit.yaml") == BUILTIN_CONFIGS / "unit.yaml"
+    assert load_config(TrainConfig, "cyclegan").model.kind == "cyclegan"
+    monkeypatch.chdir(tmp_path)  # a file of that name in the working folder is taken as given
+    (tmp_path / "unit.yaml").write_text("model: {kind: cyclegan}\n")
+    assert resolve_config("unit.yaml") == tmp_path.joinpath("unit.yaml").relative_to(tmp_path)
+    with pytest.raises(ConfigError, match=r"gmm: no such config file, and not a built-in "
+                                          r"config name \(cyclegan, experiment_pancreas"):
+        resolve_config("gmm")
+    with pytest.raises(ConfigError, match="no such config file"):
+        resolve_config("elsewhere/gmm_unit.yaml")  # a path is never swapped for a built-in

@@ -49,7 +49,7 @@ def test_full_preset_configs_validate_and_three_models_run_at_tiny_size(tmp_path
 
     full = demo.PRESETS["full"]
     for kind in full.models:
-        cfg = load_config(TrainConfig, demo.CONFIGS / f"{kind}.yaml", preset=full.config_preset,
+        cfg = load_config(TrainConfig, kind, preset=full.config_preset,
                           overrides=full.overrides)
         assert cfg.model.kind == kind and cfg.model.width == 1.0
     assert qc_config(full.qc_preset, full.qc_overrides).cohort.size == 512

@@ -15,11 +15,14 @@ import numpy as np
 import typer
 
 import ctbridge
-from ctbridge.errors import CTBridgeError
+from ctbridge.configs import builtin_config_names
+from ctbridge.errors import CTBridgeError, one_line
 
 app = typer.Typer(
     name="ctbridge",
     help="Unpaired CT contrast-phase translation that keeps fine structures intact.",
+    epilog="Built-in configs (--config NAME, or a YAML path): "
+           + ", ".join(builtin_config_names()) + ".",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -87,7 +90,9 @@ def convert(
 
 @app.command()
 def train(
-    config: Annotated[Path, typer.Option(help="Training config YAML (configs/*.yaml).")],
+    config: Annotated[str, typer.Option(
+        help="Training config: a YAML path or a built-in name ("
+             + ", ".join(builtin_config_names()) + ").")],
     data: Annotated[Path, typer.Option(help="Phantom folder, or a folder per domain.")],
     out: Annotated[Path, typer.Option(help="Run folder (created).")],
     preset: Annotated[str | None, typer.Option(help="Preset in the config, e.g. cpu-small.")
@@ -161,35 +166,24 @@ def demo(
     run_demo(out, preset)
 
 
-def _register_optional_commands() -> None:
-    """Commands whose modules live beside this one; each registers itself if present."""
+def _register_commands() -> None:
+    """Commands whose modules live beside this one. Every one is registered; a module that
+    fails to import fails the CLI (and the tests) loudly instead of dropping its command.
+    Their module-level imports are light (typer, numpy): torch loads inside the commands."""
+    from ctbridge.cli_evaluate import evaluate_command
+    from ctbridge.cli_experiment import experiment_command
     from ctbridge.cli_phantom import phantom_command
-
-    app.command("phantom")(phantom_command)
-    try:
-        from ctbridge.cli_evaluate import evaluate_command
-
-        app.command("evaluate")(evaluate_command)
-    except ImportError:
-        pass
-    try:
-        from ctbridge.cli_experiment import experiment_command
-
-        app.command("experiment")(experiment_command)
-    except ImportError:
-        pass
+    from ctbridge.cli_qc import qc_app
     from ctbridge.cli_select_k import select_k_command
 
+    app.command("phantom")(phantom_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("experiment")(experiment_command)
     app.command("select-k")(select_k_command)
-    try:
-        from ctbridge.cli_qc import qc_app
-
-        app.add_typer(qc_app, name="qc")
-    except ImportError:
-        pass
+    app.add_typer(qc_app, name="qc")
 
 
-_register_optional_commands()
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="ctbridge", standalone_mode=False)
     except CTBridgeError as exc:
-        typer.echo(f"ctbridge: error: {exc}", err=True)
+        typer.echo(f"ctbridge: error: {one_line(exc)}", err=True)
         return 2
     except typer.Exit as exc:
         return exc.exit_code

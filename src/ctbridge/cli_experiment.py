@@ -24,7 +24,6 @@ import typer
 from ctbridge.errors import ConfigError
 
 EXPERIMENTS = ("plaque", "pancreas")
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def parse_translators(items: list[str] | None) -> dict[str, Path]:
@@ -50,8 +49,9 @@ def experiment_command(
     name: Annotated[str, typer.Argument(help="plaque (Table 1) or pancreas (Table 2).")],
     data: Annotated[Path, typer.Option(help="Phantom folder (ctbridge phantom) with labels.")],
     out: Annotated[Path, typer.Option(help="Output folder: results.json, results.md.")],
-    config: Annotated[Path | None, typer.Option(
-        help="Experiment config YAML (default: configs/experiment_NAME.yaml).")] = None,
+    config: Annotated[str | None, typer.Option(
+        help="Experiment config: a YAML path or a built-in name (default: experiment_NAME).")
+    ] = None,
     preset: Annotated[str | None, typer.Option(
         help="Preset in the config: cpu-small (this machine) or full (a GPU).")] = None,
     translators: Annotated[list[str] | None, typer.Option(
@@ -72,7 +72,7 @@ def experiment_command(
     if device:
         overrides.append(f"device={device}")
     chosen = parse_translators(translators)
-    path = config if config is not None else CONFIGS / f"experiment_{name}.yaml"
+    path = config if config is not None else f"experiment_{name}"
     if name == "plaque":
         from ctbridge.evaluation.experiments.plaque import run_plaque as run
     else:

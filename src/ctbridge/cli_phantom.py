@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ctbridge.phantom import PHASES
+from ctbridge.phantom.hu_table import PHASES
 
 
 def parse_phases(phases: str) -> tuple[str, ...]:

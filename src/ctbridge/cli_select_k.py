@@ -16,8 +16,6 @@ from typing import Annotated
 
 import typer
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-
 
 def select_k_command(
     data: Annotated[Path, typer.Option(
@@ -26,8 +24,8 @@ def select_k_command(
                                            "one run folder per K.")],
     k: Annotated[str, typer.Option("--k", help="K values to compare, comma-separated.")]
     = "1,5,10,25",
-    config: Annotated[Path, typer.Option(help="GMM-UNIT training config.")]
-    = CONFIGS / "gmm_unit.yaml",
+    config: Annotated[str, typer.Option(
+        help="GMM-UNIT training config: a YAML path or a built-in name.")] = "gmm_unit",
     preset: Annotated[str | None, typer.Option(help="Preset of the training config.")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a training config field for every K: key=value.")] = None,

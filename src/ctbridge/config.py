@@ -15,10 +15,23 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ctbridge.configs import BUILTIN_CONFIGS, builtin_config_names
 from ctbridge.errors import ConfigError
 from ctbridge.io.atomic import atomic_path
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+def resolve_config(config: str | Path) -> Path:
+    """A YAML path as given, or a built-in config by name (``gmm_unit`` or ``gmm_unit.yaml``)."""
+    path = Path(config)
+    if path.is_file():
+        return path
+    name = path.name.removesuffix(".yaml")
+    if str(config) in (name, f"{name}.yaml") and (BUILTIN_CONFIGS / f"{name}.yaml").is_file():
+        return BUILTIN_CONFIGS / f"{name}.yaml"
+    raise ConfigError(f"{config}: no such config file, and not a built-in config name "
+                      f"({', '.join(builtin_config_names())})")
 
 
 def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
@@ -58,9 +71,7 @@ def load_config(
     tree: dict[str, Any] = {}
     presets: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such config file")
+        path = resolve_config(path)
         try:
             tree = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:

@@ -37,7 +37,6 @@ from ctbridge.plotting import plt, save_figure
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.trainer import Trainer
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 NAMES = {"cyclegan": "CycleGAN", "unit": "UNIT", "gmm_unit": "GMM-UNIT (ours)"}
 
 
@@ -98,7 +97,7 @@ def _train(out: Path, phantom: Path, kind: str, p: DemoPreset, test: list[str],
            console: Console) -> tuple[Path, float]:
     console.rule(f"2. train {NAMES[kind]}")
     holdout = "[" + ", ".join(f"{n}.nii.gz" for n in test) + "]"
-    cfg = load_config(TrainConfig, CONFIGS / f"{kind}.yaml", preset=p.config_preset,
+    cfg = load_config(TrainConfig, kind, preset=p.config_preset,
                       overrides=[*p.overrides, f"data.holdout={holdout}",
                                  f"data.phase_of={{ce: {p.ce_phase}}}"])
     t0 = time.perf_counter()

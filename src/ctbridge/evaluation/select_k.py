@@ -38,7 +38,6 @@ from ctbridge.plotting import plt, save_figure
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.trainer import Trainer
 
-CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 CRITERIA = ("ce_dice", "plaque_recall", "mae")
 
 
@@ -182,7 +181,7 @@ def _downstream(cohort: Cohort, train: list[str], val: list[str], results: list[
                 out: Path, preset: str | None, overrides: Sequence[str], mode: str,
                 progress: bool) -> dict[str, float]:
     """Fill ``downstream`` of each result; returns the baseline's (real NC only) CE scores."""
-    cfg = load_config(PlaqueConfig, CONFIGS / "experiment_plaque.yaml", preset=preset,
+    cfg = load_config(PlaqueConfig, "experiment_plaque", preset=preset,
                       overrides=[f"ce_phase={cohort.phase_of['ce']}",
                                  f"progress={str(progress).lower()}", *overrides])
     device = resolve_device(cfg.device)

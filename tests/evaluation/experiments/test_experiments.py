@@ -14,7 +14,7 @@ from ctbridge.evaluation.experiments.cohort import load_cohort
 from ctbridge.evaluation.experiments.common import VolumeStore
 from ctbridge.evaluation.experiments.config import PancreasConfig, PlaqueConfig
 from ctbridge.evaluation.experiments.pancreas import PancreasExperiment, grid_shape, run_pancreas
-from ctbridge.evaluation.experiments.plaque import CONFIGS, PlaqueExperiment, run_plaque
+from ctbridge.evaluation.experiments.plaque import PlaqueExperiment, run_plaque
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan
 from tests.evaluation.experiments.cohort import ShiftModule
@@ -104,7 +104,7 @@ def test_grid_shape_follows_spacing():
 @pytest.mark.parametrize("cls, name", [(PlaqueConfig, "plaque"), (PancreasConfig, "pancreas")])
 @pytest.mark.parametrize("preset", ["cpu-small", "full", None])
 def test_shipped_configs_and_presets_validate(cls, name, preset):
-    cfg = load_config(cls, CONFIGS / f"experiment_{name}.yaml", preset=preset)
+    cfg = load_config(cls, f"experiment_{name}", preset=preset)
     assert cfg.experiment == name
     if preset == "cpu-small":
         assert cfg.device == "cpu" and cfg.folds == 2 and cfg.threads == 1
@@ -137,7 +137,7 @@ def test_qc_drops_rejected_synthetic_slices_only(cohort_dir, tmp_path):
     assert store.qc_counts["syn:gmm_unit"] == {"slices": 4, "rejected_slices": 2, "volumes": 1,
                                                "rejected_volumes": 0}
     # 3D: a volume is kept whole below the rejected fraction and dropped above it
-    cfg = load_config(PancreasConfig, CONFIGS / "experiment_pancreas.yaml")
+    cfg = load_config(PancreasConfig, "experiment_pancreas")
     assert cfg.qc_max_rejected == 0.5
     whole = PancreasExperiment(cfg, cohort).volume(read_scan(path), name)
     keep = VolumeStore(PancreasExperiment(cfg, cohort), _RejectSlices([0, 2]))

@@ -37,8 +37,6 @@ from ctbridge.evaluation.segmentation import SegVolume
 from ctbridge.inference.translator import Translator
 from ctbridge.io import Scan, read_labelmap
 
-CONFIGS = Path(__file__).resolve().parents[4] / "configs"
-
 
 def grid_shape(shape_zyx: Sequence[int], spacing_xyz: Sequence[float],
                target_xyz: Sequence[float] | None) -> tuple[int, int, int]:
@@ -130,7 +128,7 @@ class PancreasExperiment(Experiment):
 def run_pancreas(data: str | Path, out: str | Path, *, config: str | Path | None = None,
                  preset: str | None = None, overrides: Sequence[str] = (),
                  translators: Mapping[str, Translator | str | Path] | None = None) -> Path:
-    """Load the config (default ``configs/experiment_pancreas.yaml``), run; returns results.md."""
-    path = Path(config) if config is not None else CONFIGS / "experiment_pancreas.yaml"
-    cfg = load_config(PancreasConfig, path, preset=preset, overrides=overrides)
+    """Load the config (default: the built-in ``experiment_pancreas``), run; returns results.md."""
+    cfg = load_config(PancreasConfig, config or "experiment_pancreas", preset=preset,
+                      overrides=overrides)
     return run_experiment(PancreasExperiment, cfg, data, out, translators)

@@ -44,8 +44,6 @@ from ctbridge.evaluation.segmentation import SegVolume
 from ctbridge.inference.translator import Translator
 from ctbridge.io import Scan, read_labelmap
 
-CONFIGS = Path(__file__).resolve().parents[4] / "configs"
-
 
 @dataclass
 class PlaqueCounts:
@@ -122,7 +120,7 @@ class PlaqueExperiment(Experiment):
 def run_plaque(data: str | Path, out: str | Path, *, config: str | Path | None = None,
                preset: str | None = None, overrides: Sequence[str] = (),
                translators: Mapping[str, Translator | str | Path] | None = None) -> Path:
-    """Load the config (default ``configs/experiment_plaque.yaml``) and run; returns results.md."""
-    path = Path(config) if config is not None else CONFIGS / "experiment_plaque.yaml"
-    cfg = load_config(PlaqueConfig, path, preset=preset, overrides=overrides)
+    """Load the config (default: the built-in ``experiment_plaque``) and run; returns results.md."""
+    cfg = load_config(PlaqueConfig, config or "experiment_plaque", preset=preset,
+                      overrides=overrides)
     return run_experiment(PlaqueExperiment, cfg, data, out, translators)
