@@ -21,6 +21,12 @@ def test_tiny_demo_end_to_end(tmp_path):
     assert set(rejected) == {"real nc", "real ce", "GMM-UNIT (ours) nc→ce",
                              "GMM-UNIT (ours) ce→nc"}
     assert all(0.0 <= v <= 1.0 for v in rejected.values())
+    # the threshold is calibrated on the 3 training patients' real slices (2 phases x 6)
+    assert results["qc"]["calibration_slices"] == 3 * 2 * 6
+    calibration = json.loads((out / "qc/qc.json").read_text())["calibration"]
+    assert calibration["source"] == "demo training patients"
+    assert calibration["threshold"] == results["qc"]["threshold"]
+    assert "calibrated to keep 95% of the 36 real slices" in report
     for name in ("qc/qc.json", "qc/model.safetensors", "figure_nc2ce.png", "figure_ce2nc.png",
                  "runs/gmm_unit/curves.png",
                  "translations/gmm_unit/ce2nc/patient_003.nii.gz"):

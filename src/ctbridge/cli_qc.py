@@ -5,6 +5,7 @@ Registered by ``ctbridge.cli`` as a sub-command group::
     ctbridge qc train --out QC_DIR [--data DIR] [--preset tiny|cpu-small|full] [--seed N]
                       [--set key=value ...]
     ctbridge qc score INPUT --out CSV [--model QC_DIR] [--threshold T]
+    ctbridge qc calibrate REAL_SCANS [--model QC_DIR] [--keep-real 0.95]
 
 ``--data`` holds scans the translator did not train on (a phantom folder or a folder of
 NIfTI files / DICOM series); without it a phantom cohort is generated with a seed apart from the
@@ -104,3 +105,30 @@ def score_command(
                    f"(expects ~{qc.expected_false_alarms:.0%} of real slices rejected) was "
                    "trained on different data: train it on scans like these with "
                    "`ctbridge qc train --data FOLDER`.", err=True)
+
+
+@qc_app.command("calibrate")
+def calibrate_command(
+    real: Annotated[Path, typer.Argument(help="Real scans like the ones to be judged (not the "
+                                              "QC's own training data): a NIfTI file, a DICOM "
+                                              "series folder, or a folder of NIfTI scans.")],
+    model: Annotated[Path, typer.Option(help="QC folder; its qc.json gets the new threshold.")]
+    = DEFAULT_QC_DIR,
+    keep_real: Annotated[float | None, typer.Option(
+        min=0.5, max=1.0, help="Share of these real slices to keep (default: as at training).")
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
+) -> None:
+    """Set the rejection threshold on real scans of the kind to be filtered (false alarms)."""
+    from ctbridge.device import resolve_device
+    from ctbridge.io import read_scan
+    from ctbridge.qc.model_io import save_calibration
+    from ctbridge.qc.score import QualityControl, scan_inputs
+
+    qc = QualityControl.load(model, device=resolve_device(device))
+    paths = scan_inputs(real)
+    record = qc.calibrate((read_scan(p).array for p in paths), keep_real=keep_real)
+    save_calibration(model, qc.threshold, {**record, "source": str(real)})
+    typer.echo(f"threshold {record['threshold_before']:.4f} -> {qc.threshold:.4f}: keeps "
+               f"{record['keep_real']:.0%} of {record['slices']} real slices in "
+               f"{record['volumes']} scan(s); wrote {model / 'qc.json'}")

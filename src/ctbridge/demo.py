@@ -151,11 +151,14 @@ def _figure(phantom: Path, out: Path, name: str, p: DemoPreset, kinds: list[str]
     return written
 
 
-def _quality_control(out: Path, phantom: Path, p: DemoPreset, test: list[str],
+def _quality_control(out: Path, phantom: Path, p: DemoPreset, train: list[str], test: list[str],
                      directions: list[tuple[str, str]], console: Console) -> dict[str, Any]:
-    """Train (or reuse) the QC network on its own phantom cohort, then report the fraction of
-    slices it rejects in each translation and, as the false-alarm reference, in the real scans."""
+    """Train (or reuse) the QC network on its own phantom cohort, calibrate its threshold on
+    the real scans of the translators' training patients (the cohort whose synthetic slices it
+    judges), then report the fraction of slices it rejects in each translation and, as the
+    false-alarm check, in the held-out patients' real scans."""
     from ctbridge.qc import QualityControl, qc_config
+    from ctbridge.qc.model_io import save_calibration
     from ctbridge.qc.train import train_qc
 
     console.rule("5. quality control of the synthetic slices")
@@ -165,6 +168,12 @@ def _quality_control(out: Path, phantom: Path, p: DemoPreset, test: list[str],
     else:
         console.print(f"QC: reusing {qc_dir}")
     qc = QualityControl.load(qc_dir)
+    threshold_at_training = qc.info.get("threshold_at_training", qc.threshold)
+    qc.threshold = threshold_at_training
+    calibration = qc.calibrate(
+        read_scan(phantom / _phase(d, p) / f"{n}.nii.gz").array for d in ("nc", "ce")
+        for n in train)
+    save_calibration(qc_dir, qc.threshold, {**calibration, "source": "demo training patients"})
     fractions: dict[str, float] = {}
     for domain in ("nc", "ce"):
         vols = [read_scan(phantom / _phase(domain, p) / f"{n}.nii.gz").array for n in test]
@@ -176,7 +185,8 @@ def _quality_control(out: Path, phantom: Path, p: DemoPreset, test: list[str],
             fractions[f"{NAMES[kind]} {src}→{dst}"] = float(
                 np.mean([qc.rejected(v).mean() for v in vols]))
     per_kind = json.loads((qc_dir / "qc.json").read_text())["metrics"]["by_strength"]["1"]
-    return {"threshold": qc.threshold, "rejected_fraction": fractions,
+    return {"threshold": qc.threshold, "threshold_at_training": threshold_at_training,
+            "calibration_slices": calibration["slices"], "rejected_fraction": fractions,
             "auc": {k: v["auc"] for k, v in per_kind["per_kind"].items()}}
 
 
@@ -224,7 +234,8 @@ def run_demo(out: str | Path = "runs/demo", preset: str = "cpu-small") -> Path:
         results[("identity", f"{src}2{dst}")] = {"scans": scans, "aggregate": aggregate(scans)}
     figures = _figure(phantom, out, test[0], p, p.models, directions)
     t0 = time.perf_counter()
-    qc = _quality_control(out, phantom, p, test, directions, console)
+    train = [n for n in names if n not in test]
+    qc = _quality_control(out, phantom, p, train, test, directions, console)
     timings["quality control"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
     write_json({"preset": asdict(p), "timings_s": timings, "test_patients": test,
@@ -272,9 +283,11 @@ def _report(out: Path, preset: str, p: DemoPreset, meta: dict[str, Any], test: l
         "## Quality control (fraction of slices rejected)", "",
         "| slices | rejected |", "| --- | --- |",
         *[f"| {k} | {v:.2f} |" for k, v in qc["rejected_fraction"].items()], "",
-        f"QC network: `qc/` (threshold {qc['threshold']:.3f}, set to keep 95% of its validation "
-        "real slices), trained on a separate phantom cohort (seed 20251) against synthetic "
-        "artefacts; ROC AUC per artefact kind at full strength: " + ", ".join(
+        f"QC network: `qc/`, trained on a separate phantom cohort (seed 20251) against "
+        f"synthetic artefacts; threshold {qc['threshold']:.3f}, calibrated to keep 95% of the "
+        f"{qc['calibration_slices']} real slices of the translators' training patients (at "
+        f"training: {qc['threshold_at_training']:.3f}, 95% of its own validation slices). "
+        "ROC AUC per artefact kind at full strength: " + ", ".join(
             f"{k} {'-' if v is None else f'{v:.2f}'}" for k, v in qc["auc"].items())
         + ". The 'real' rows are its false alarms on the held-out patients' true scans.", "",
         "## Figures", "",

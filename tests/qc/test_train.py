@@ -277,3 +277,31 @@ def test_cli_train_set_overrides_reach_the_config(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "moire" in err and "\n" not in err
     assert not out.exists()
+
+
+def test_calibration_keeps_the_asked_share_of_real_slices_and_is_saved(qc_dir, tmp_path, fresh):
+    """calibrate() sets the smallest threshold that keeps `keep_real` of the given real slices;
+    `ctbridge qc calibrate` stores it in qc.json beside the training threshold."""
+    folder = tmp_path / "qc"
+    shutil.copytree(qc_dir, folder)
+    qc = QualityControl.load(folder)
+    at_training = qc.threshold
+    record = qc.calibrate(fresh["volumes"], keep_real=0.9)
+    scores = fresh["scores"]
+    assert record["slices"] == scores.size == 40 and record["threshold_before"] == at_training
+    assert np.mean(scores <= qc.threshold) >= 0.9
+    assert np.mean(scores < qc.threshold) < 0.9  # the smallest such threshold: one of the scores
+    scans = tmp_path / "real"
+    for i, volume in enumerate(fresh["volumes"]):
+        write_scan(Scan(volume, spacing=(5.6, 5.6, 3.0)), scans / f"real_{i}.nii.gz")
+    assert main(["qc", "calibrate", str(scans), "--model", str(folder), "--keep-real",
+                 "0.9"]) == 0
+    info = json.loads((folder / QC_JSON).read_text())
+    assert info["threshold"] == pytest.approx(qc.threshold, abs=1e-6)
+    assert info["threshold_at_training"] == at_training
+    assert info["calibration"]["slices"] == 40 and info["calibration"]["source"] == str(scans)
+    assert QualityControl.load(folder).threshold == info["threshold"]
+    assert main(["qc", "calibrate", str(scans), "--model", str(folder)]) == 0  # default keep
+    again = json.loads((folder / QC_JSON).read_text())
+    assert again["threshold_at_training"] == at_training  # never overwritten by a calibration
+    assert again["calibration"]["keep_real"] == pytest.approx(0.95)

@@ -31,6 +31,19 @@ def roc_auc(real: Sequence[float] | np.ndarray, artefact: Sequence[float] | np.n
         return float(compute_roc_auc(y_pred, y))
 
 
+def keep_threshold(real: Sequence[float] | np.ndarray, keep: float) -> float:
+    """The smallest score at or below which ``keep`` of these real slices lie: the rejection
+    threshold (a slice is rejected when its score is above it).
+
+    >>> keep_threshold([0.1, 0.2, 0.3, 0.4], 0.75)
+    0.3
+    """
+    scores = np.asarray(real, np.float64).ravel()
+    if scores.size == 0:
+        raise ValueError("a threshold needs at least one real slice score")
+    return float(np.quantile(scores, keep, method="inverted_cdf"))
+
+
 def roc_curve(real: Sequence[float] | np.ndarray, artefact: Sequence[float] | np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
     """(false-positive rate, true-positive rate) over every threshold, from (0, 0) to (1, 1)."""

@@ -98,6 +98,19 @@ def load_qc(folder: str | Path) -> tuple[QCNet, dict[str, Any]]:
     return net, tree
 
 
+def save_calibration(folder: str | Path, threshold: float, record: Mapping[str, Any]) -> Path:
+    """Replace the threshold in ``folder``'s ``qc.json`` (atomically), keeping the training
+    threshold and recording where the new one comes from under ``calibration``."""
+    folder = Path(folder)
+    tree = read_qc_json(folder)
+    tree.setdefault("threshold_at_training", tree["threshold"])
+    tree["threshold"] = float(threshold)
+    tree["calibration"] = dict(record)
+    with atomic_path(folder / QC_JSON) as tmp:
+        tmp.write_text(json.dumps(tree, indent=1, allow_nan=True))
+    return folder / QC_JSON
+
+
 def state_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     """Whether two modules hold bit-identical tensors (for round-trip checks)."""
     sa, sb = a.state_dict(), b.state_dict()

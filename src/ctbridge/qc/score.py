@@ -6,8 +6,9 @@ Example:
     >>> keep = ~qc.rejected(volume_hu)       # (z,) bool           # doctest: +SKIP
 
 A score is the network's probability that the slice carries an artefact. A slice is rejected
-when its score is above the threshold saved at training (the score that keeps
-``keep_real`` -- by default 95% -- of real validation slices), or above the one passed.
+when its score is above the saved threshold (the score that keeps ``keep_real`` -- by default
+95% -- of real validation slices at training, or of the real slices given to
+:meth:`QualityControl.calibrate`), or above the one passed.
 Slices are scored whole, at their own pixel size: a model trained at one pixel size (qc.json
 ``pixel_mm``) judges scans of another less reliably.
 """
@@ -26,6 +27,7 @@ from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.errors import CheckpointError, DataError
 from ctbridge.io.atomic import atomic_path
+from ctbridge.qc.metrics import keep_threshold
 from ctbridge.qc.model_io import QC_JSON, load_qc
 from ctbridge.qc.network import QCNet
 
@@ -137,6 +139,26 @@ class QualityControl:
                 f"about {self.expected_false_alarms:.0%}); it was trained on different data. "
                 "Train it on real scans like these: ctbridge qc train --data FOLDER")
         return rate
+
+    def calibrate(self, real_volumes: Iterable[np.ndarray], *, keep_real: float | None = None
+                  ) -> dict[str, Any]:
+        """Set the threshold so that ``keep_real`` (default: as at training) of the slices of
+        ``real_volumes`` are kept; returns the record that :func:`save_calibration` stores.
+
+        Why: the training threshold keeps 95% of the QC cohort's validation slices, but the
+        scans to be filtered come from another cohort (scanner, protocol, slice count), where
+        the same threshold rejected 0-21% of real slices from run to run. Calibrated on real
+        scans like the ones to be judged, the false-alarm rate is what was asked for.
+        """
+        keep = 1.0 - self.expected_false_alarms if keep_real is None else float(keep_real)
+        scores = [self.score_slices(v) for v in real_volumes]  # one volume at a time
+        if not scores:
+            raise ValueError("calibrate needs at least one real volume")
+        flat = np.concatenate(scores)
+        before = self.threshold
+        self.threshold = keep_threshold(flat, keep)
+        return {"keep_real": keep, "slices": int(flat.size), "volumes": len(scores),
+                "threshold": self.threshold, "threshold_before": before}
 
     @property
     def kinds_seen(self) -> list[str]:

@@ -35,7 +35,7 @@ from ctbridge.qc.dataset import (
     slices_of,
     split_patients,
 )
-from ctbridge.qc.metrics import roc_auc
+from ctbridge.qc.metrics import keep_threshold, roc_auc
 from ctbridge.qc.model_io import save_qc
 from ctbridge.qc.network import QCNet
 from ctbridge.qc.score import QualityControl, score_batches
@@ -90,7 +90,7 @@ def evaluate(net: QCNet, scaler: IntensityScaler, val: SliceSet, config: QCConfi
     """
     bs = max(1, config.batch_size // 2)
     real = score_batches(net, scaler, val.hu, val.body, device=device, batch_size=bs)
-    threshold = float(np.quantile(real, config.keep_real, method="higher"))
+    threshold = keep_threshold(real, config.keep_real)
     out: dict[str, Any] = {"threshold": threshold, "real_slices": len(val),
                            "real_rejected": float(np.mean(real > threshold)),
                            "by_strength": {}, "scores": {"real": real.tolist()}}
