@@ -45,3 +45,19 @@ def scan() -> Scan:
 @pytest.fixture
 def oblique_scan() -> Scan:
     return make_scan(direction=rotation("x", 17.0) @ rotation("z", -8.0), spacing=(0.62, 0.9, 1.25))
+
+
+def dciodvfy(path) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of dicom3tools' dciodvfy (the standard's IOD checker) on one file."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = shutil.which("dciodvfy") or str(Path(sys.executable).parent / "dciodvfy")
+    if not Path(exe).is_file():
+        pytest.fail("dciodvfy not found: dicom3tools is a dev dependency (make install)")
+    out = subprocess.run([exe, str(path)], capture_output=True, text=True)
+    lines = (out.stdout + out.stderr).splitlines()
+    return ([x for x in lines if x.startswith("Error")],
+            [x for x in lines if x.startswith("Warning")])

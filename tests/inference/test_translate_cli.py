@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import nibabel as nib
 import numpy as np
+import pydicom
 import pytest
 
 from ctbridge.cli import main
 from ctbridge.io import read_scan, write_scan
-from tests.conftest import make_scan, rotation
+from tests.conftest import dciodvfy, make_scan, rotation
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,24 @@ def test_dicom_in_dicom_out_same_geometry_new_series(tmp_path, run_dir):
     assert b.metadata["study_instance_uid"] == "1.2.3"
     assert "nc->ce" in b.metadata["series_description"]
     assert read_scan(tmp_path / "series_ce_std").shape == a.shape
+
+
+def test_translated_dicom_is_valid_and_cites_each_source_slice(tmp_path, run_dir):
+    src = write_scan(make_scan(shape=(3, 32, 32)), tmp_path / "series", study_instance_uid="1.2.3")
+    out = tmp_path / "series_ce"
+    assert main(["translate", str(src), str(out), "--model", str(run_dir), "--to", "ce"]) == 0
+    by_position = {}
+    for path in sorted(src.iterdir()):
+        ds = pydicom.dcmread(path)
+        by_position[tuple(round(float(v), 3) for v in ds.ImagePositionPatient)] = ds
+    for path in sorted(out.iterdir()):
+        errors, _ = dciodvfy(path)
+        assert errors == [], (path.name, errors)
+        ds = pydicom.dcmread(path)
+        source = by_position[tuple(round(float(v), 3) for v in ds.ImagePositionPatient)]
+        (ref,) = ds.SourceImageSequence
+        assert ref.ReferencedSOPInstanceUID == source.SOPInstanceUID  # the slice it came from
+        assert "nc->ce" in ds.DerivationDescription and run_dir.name in ds.DerivationDescription
 
 
 def test_folder_of_scans(tmp_path, run_dir):

@@ -41,7 +41,9 @@ def translate_one(translator: Translator, src: Path, dst: Path, **kwargs: object
     dicom = {} if is_nifti(dst) else {
         "study_instance_uid": scan.metadata.get("study_instance_uid"),
         "frame_of_reference_uid": scan.metadata.get("frame_of_reference_uid"),
-        "derivation": f"ctbridge {translator.name} translation of {src.name}"}
+        "derivation": f"{result.scan.metadata['series_description']}: ctbridge translation "
+                      f"(model {translator.name}, checkpoint {translator.checkpoint}) of "
+                      f"{src.name}"}
     write_scan(result.scan, dst, **dicom)
     if result.std is not None:
         write_scan(result.std, std_path(dst), **dicom)

@@ -70,6 +70,7 @@ class Translator:
         self.patch_size = patch_size
         self.stats = stats or {}
         self.name = name
+        self.checkpoint: str | None = None  # the folder it was loaded from, for provenance
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> Translator:
@@ -94,8 +95,10 @@ class Translator:
             import json
 
             stats = json.loads(stats_path.read_text()).get("domains", {})
-        return cls(model, intensity.scaler(), patch_size=patch_size, stats=stats,
-                   name=model_config.kind, device=device)
+        translator = cls(model, intensity.scaler(), patch_size=patch_size, stats=stats,
+                         name=model_config.kind, device=device)
+        translator.checkpoint = str(folder)
+        return translator
 
     @property
     def domains(self) -> list[str]:

@@ -28,6 +28,14 @@ from ctbridge.io.dicom_header import check_ct_header, numbers
 from ctbridge.io.scan import Scan
 
 SPACING_TOLERANCE = 0.01  # relative deviation of one slice step from the median step
+# Type 2 attributes of the CT Image IOD that a derived series cannot know: present and empty
+TYPE_2_UNKNOWN = ("PositionReferenceIndicator", "AcquisitionNumber")
+# ... and those repeated from the source when known: the patient's and the acquisition's always,
+# the study's only when the series is filed in the source's study (else empty)
+FROM_SOURCE = {"PatientBirthDate": "patient_birth_date", "PatientSex": "patient_sex",
+               "PatientPosition": "patient_position", "KVP": "kvp"}
+FROM_SOURCE_STUDY = {"ReferringPhysicianName": "referring_physician_name",
+                     "StudyID": "study_id", "AccessionNumber": "accession_number"}
 
 
 def _read_header(path: Path) -> Dataset | None:
@@ -119,6 +127,12 @@ def _metadata(ds: Dataset, source: Path) -> dict[str, Any]:
         "frame_of_reference_uid": "FrameOfReferenceUID", "patient_id": "PatientID",
         "patient_name": "PatientName", "study_description": "StudyDescription",
         "convolution_kernel": "ConvolutionKernel", "kvp": "KVP",
+        # the Patient and General Study modules, repeated by a series filed in the same study
+        "patient_birth_date": "PatientBirthDate", "patient_sex": "PatientSex",
+        "referring_physician_name": "ReferringPhysicianName", "study_id": "StudyID",
+        "accession_number": "AccessionNumber", "study_date": "StudyDate",
+        "study_time": "StudyTime", "patient_position": "PatientPosition",
+        "body_part_examined": "BodyPartExamined", "laterality": "Laterality",
     }
     meta: dict[str, Any] = {"source": str(source), "format": "dicom"}
     for key, tag in keys.items():
@@ -197,12 +211,17 @@ def read_dicom(path: str | Path) -> Scan:
         slice_dir = normal
 
     volume = np.stack([_hu(p) for p in files])
+    metadata = _metadata(first, path)
+    sops = [(str(ds.get("SOPClassUID", "")), str(ds.get("SOPInstanceUID", "")))
+            for _, ds in entries]
+    if all(cls and uid for cls, uid in sops):  # per slice, bottom to top: derived series cite it
+        metadata["source_sops"] = sops
     scan = Scan(
         array=volume,
         spacing=(spacing_x, spacing_y, step),
         origin=tuple(positions[0]),
         direction=np.column_stack([row, col, slice_dir]),
-        metadata=_metadata(first, path),
+        metadata=metadata,
     )
     return scan.validate(str(path))
 
@@ -242,7 +261,11 @@ def write_dicom_series(
     """Write ``scan`` as a derived CT series (one file per slice) into ``folder``, atomically.
 
     New Study/Series/SOP UIDs are generated unless ``study_instance_uid`` (and optionally the
-    frame of reference) of the source is passed, which files the result beside its source.
+    frame of reference) of the source is passed, which files the result beside its source. When
+    the scan was read from DICOM (``metadata["source_sops"]``, one per slice), every slice cites
+    its source slice in Source Image Sequence; ``derivation`` becomes DerivationDescription.
+    Type 2 attributes without a known value are written empty, as the standard asks, so the
+    series passes dciodvfy (tests/io/test_dicom_valid.py).
     """
     scan.validate(str(folder))
     folder = Path(folder)
@@ -258,6 +281,9 @@ def write_dicom_series(
     frame_uid = frame_of_reference_uid or generate_uid()
     now = _dt.datetime.now()
     description = series_description or meta.get("series_description") or "ctbridge derived"
+    sources = meta.get("source_sops")
+    if sources is not None and len(sources) != scan.shape[0]:
+        sources = None  # not slice for slice the source's (resampled, cropped): cite nothing
 
     with atomic_path(folder) as tmp:
         tmp.mkdir()
@@ -270,11 +296,30 @@ def write_dicom_series(
             ds.FrameOfReferenceUID = frame_uid
             ds.SeriesDescription = str(description)[:64]
             ds.SeriesNumber, ds.InstanceNumber = series_number, k + 1
-            ds.PatientName = str(meta.get("patient_name", "ANONYMOUS"))
+            ds.PatientName = str(meta.get("patient_name", "ANONYMOUS^"))
             ds.PatientID = str(meta.get("patient_id", "ANONYMOUS"))
-            ds.StudyDate = ds.SeriesDate = ds.ContentDate = now.strftime("%Y%m%d")
-            ds.StudyTime = ds.SeriesTime = ds.ContentTime = now.strftime("%H%M%S")
+            for keyword in TYPE_2_UNKNOWN:
+                setattr(ds, keyword, "")
+            same_study = study_instance_uid is not None
+            for keyword, key in FROM_SOURCE.items():
+                setattr(ds, keyword, str(meta.get(key, "")))
+            for keyword, key in FROM_SOURCE_STUDY.items():
+                setattr(ds, keyword, str(meta.get(key, "")) if same_study else "")
+            if meta.get("body_part_examined"):
+                ds.BodyPartExamined = str(meta["body_part_examined"])
+                if meta.get("laterality"):  # a paired body part's side
+                    ds.Laterality = str(meta["laterality"])
+            else:  # unknown body part: Laterality (type 2C) present and empty = unknown
+                ds.Laterality = ""
+            ds.SeriesDate = ds.ContentDate = now.strftime("%Y%m%d")
+            ds.SeriesTime = ds.ContentTime = now.strftime("%H%M%S")
+            ds.StudyDate = meta.get("study_date", ds.SeriesDate) if same_study else ds.SeriesDate
+            ds.StudyTime = meta.get("study_time", ds.SeriesTime) if same_study else ds.SeriesTime
             ds.DerivationDescription = derivation[:1024]
+            if sources is not None:
+                ref = Dataset()
+                ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = sources[k]
+                ds.SourceImageSequence = [ref]
             ds.save_as(tmp / f"slice_{k:04d}.dcm", enforce_file_format=True)
     return folder
 
