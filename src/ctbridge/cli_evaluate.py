@@ -27,7 +27,7 @@ from ctbridge.errors import DataError
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
 
 
-def list_scans(folder: Path) -> list[Path]:
+def nifti_files(folder: Path) -> list[Path]:
     """NIfTI files of ``folder`` sorted by name; DataError when there are none."""
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
@@ -152,7 +152,7 @@ def evaluate_command(
         if folder is not None and not folder.is_dir():
             raise DataError(f"{folder}: not a folder")
     scans = []
-    for path in list_scans(pred):
+    for path in nifti_files(pred):
         case = load_case(path.name, pred, truth, labels, plaques, input, ids)
         body = body_mask(case["truth"])
         result = evaluate_scan(path.name, case["pred"], case["truth"], case["labels"],

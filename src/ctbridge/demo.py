@@ -32,12 +32,13 @@ from ctbridge.evaluation.report import (
 from ctbridge.evaluation.targets import check_targets, targets_table
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_labelmap, read_scan, write_scan
+from ctbridge.models.config import MODEL_TITLES
 from ctbridge.phantom import write_phantom_dataset
 from ctbridge.plotting import plt, save_figure
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.trainer import Trainer
 
-NAMES = {"cyclegan": "CycleGAN", "unit": "UNIT", "gmm_unit": "GMM-UNIT (ours)"}
+NAMES = MODEL_TITLES
 
 
 @dataclass

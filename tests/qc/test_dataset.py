@@ -18,7 +18,7 @@ from ctbridge.qc.dataset import (
     folder_volumes,
     phantom_cohort,
     slices_of,
-    split_patients,
+    train_validation_split,
 )
 from tests.conftest import make_scan
 
@@ -37,12 +37,12 @@ def test_cohort_seed_is_not_the_demo_seed():
 
 def test_split_is_by_patient_disjoint_and_reproducible():
     names = [f"p{i}" for i in range(7)]
-    train, val = split_patients(names, 2, seed=3)
+    train, val = train_validation_split(names, 2, seed=3)
     assert len(val) == 2 and set(train) | set(val) == set(names) and not set(train) & set(val)
-    assert split_patients(names, 2, seed=3) == (train, val)
-    assert split_patients(["a", "b"], 5, seed=0)[0]  # training keeps at least one patient
+    assert train_validation_split(names, 2, seed=3) == (train, val)
+    assert train_validation_split(["a", "b"], 5, seed=0)[0]  # training keeps at least one patient
     with pytest.raises(DataError):
-        split_patients(["a"], 1, seed=0)
+        train_validation_split(["a"], 1, seed=0)
 
 
 def test_held_out_kinds_are_never_produced_in_training(tiny_slices, monkeypatch):

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ctbridge.models.base import TranslationModel
 
 Kind = Literal["gmm_unit", "unit", "cyclegan"]
+# how reports, tables and figures name each kind
+MODEL_TITLES: dict[str, str] = {"cyclegan": "CycleGAN", "unit": "UNIT",
+                                "gmm_unit": "GMM-UNIT (ours)"}
 Norm = Literal["none", "batch", "instance", "group"]
 
 

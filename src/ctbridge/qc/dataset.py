@@ -99,7 +99,7 @@ def folder_volumes(root: Path, *, progress: bool = False) -> dict[str, list[np.n
     return volumes
 
 
-def split_patients(names: Sequence[str], val_patients: int, seed: int
+def train_validation_split(names: Sequence[str], val_patients: int, seed: int
                    ) -> tuple[list[str], list[str]]:
     """(train, validation) patient names; shuffled with ``seed``, both non-empty."""
     names = sorted(names)

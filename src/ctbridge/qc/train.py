@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.device import resolve_device
+from ctbridge.evaluation.report import to_jsonable
 from ctbridge.qc.config import QCConfig
 from ctbridge.qc.dataset import (
     ArtefactBatches,
@@ -33,7 +34,7 @@ from ctbridge.qc.dataset import (
     folder_volumes,
     phantom_cohort,
     slices_of,
-    split_patients,
+    train_validation_split,
 )
 from ctbridge.qc.metrics import keep_threshold, roc_auc
 from ctbridge.qc.model_io import save_qc
@@ -51,14 +52,6 @@ def _setup_logging(out: Path) -> logging.Handler:
     log.setLevel(logging.INFO)
     log.propagate = False
     return handler
-
-
-def _nan_to_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def lr_factor(step: int, steps: int) -> float:
@@ -159,7 +152,8 @@ def train_qc(config: QCConfig, out: str | Path, data: str | Path | None = None
         else:
             log.info("data: %s", data)
             volumes = folder_volumes(Path(data), progress=config.progress)
-        train_names, val_names = split_patients(list(volumes), config.val_patients, config.seed)
+        train_names, val_names = train_validation_split(list(volumes), config.val_patients,
+                                                        config.seed)
         train = slices_of(volumes, train_names, config.min_body_fraction)
         val = slices_of(volumes, val_names, config.min_body_fraction)
         log.info("patients: %d training (%d slices), %d validation (%d slices): %s",
@@ -209,7 +203,7 @@ def train_qc(config: QCConfig, out: str | Path, data: str | Path | None = None
             "kinds_held_out": list(config.held_out), "pixel_mm": pixel_mm,
             "data": str(data) if data is not None else "phantom cohort",
             "patients": {"train": train_names, "validation": val_names},
-            "metrics": _nan_to_none({**metrics, "train_seconds": round(train_s, 1),
+            "metrics": to_jsonable({**metrics, "train_seconds": round(train_s, 1),
                                      "total_seconds": None}),
             "config": config.model_dump(mode="json"),
         }

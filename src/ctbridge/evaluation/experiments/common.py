@@ -47,12 +47,13 @@ from ctbridge.evaluation.segmentation import (
 )
 from ctbridge.inference.translator import Translator
 from ctbridge.io import Scan, read_scan
+from ctbridge.models.config import MODEL_TITLES
 
 __all__ = ["Cohort", "Fold", "kfold", "load_cohort", "translate_cohort", "write_results",
            "Column", "RowResult", "Experiment", "RowPlan", "plan_rows", "run_experiment",
            "TRANSLATOR_TITLES", "VolumeStore", "run_fold"]
 
-TRANSLATOR_TITLES = {"cyclegan": "CycleGAN", "unit": "UNIT", "gmm_unit": "GMM-UNIT (ours)"}
+TRANSLATOR_TITLES = MODEL_TITLES
 DOMAIN_TITLES = {"nc": "NC", "ce": "CE"}
 
 
