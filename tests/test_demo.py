@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ctbridge.cli import main
 
 
@@ -27,6 +29,10 @@ def test_tiny_demo_end_to_end(tmp_path):
     assert calibration["source"] == "demo training patients"
     assert calibration["threshold"] == results["qc"]["threshold"]
     assert "calibrated to keep 95% of the 36 real slices" in report
+    # cross-validated over the 4 patients (one per group, 12 slices each): pooled = mean
+    per_fold = results["qc"]["false_alarms_per_fold"]
+    assert len(per_fold) == 4
+    assert results["qc"]["false_alarms_cross_validated"] == pytest.approx(sum(per_fold) / 4)
     for name in ("qc/qc.json", "qc/model.safetensors", "figure_nc2ce.png", "figure_ce2nc.png",
                  "runs/gmm_unit/curves.png",
                  "translations/gmm_unit/ce2nc/patient_003.nii.gz"):

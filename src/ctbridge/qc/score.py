@@ -150,14 +150,19 @@ class QualityControl:
         the same threshold rejected 0-21% of real slices from run to run. Calibrated on real
         scans like the ones to be judged, the false-alarm rate is what was asked for.
         """
-        keep = 1.0 - self.expected_false_alarms if keep_real is None else float(keep_real)
         scores = [self.score_slices(v) for v in real_volumes]  # one volume at a time
         if not scores:
             raise ValueError("calibrate needs at least one real volume")
-        flat = np.concatenate(scores)
+        return {**self.calibrate_scores(np.concatenate(scores), keep_real=keep_real),
+                "volumes": len(scores)}
+
+    def calibrate_scores(self, real_scores: np.ndarray, *, keep_real: float | None = None
+                         ) -> dict[str, Any]:
+        """:meth:`calibrate` from scores already computed by :meth:`score_slices`."""
+        keep = 1.0 - self.expected_false_alarms if keep_real is None else float(keep_real)
         before = self.threshold
-        self.threshold = keep_threshold(flat, keep)
-        return {"keep_real": keep, "slices": int(flat.size), "volumes": len(scores),
+        self.threshold = keep_threshold(real_scores, keep)
+        return {"keep_real": keep, "slices": int(np.asarray(real_scores).size),
                 "threshold": self.threshold, "threshold_before": before}
 
     @property
