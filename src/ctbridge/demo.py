@@ -34,7 +34,7 @@ from ctbridge.inference.translator import Translator
 from ctbridge.io import read_labelmap, read_scan, write_scan
 from ctbridge.models.config import MODEL_TITLES
 from ctbridge.phantom import write_phantom_dataset
-from ctbridge.plotting import plt, save_figure
+from ctbridge.plotting import plaque_slice, plt, save_figure
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.trainer import Trainer
 
@@ -122,10 +122,9 @@ def _figure(phantom: Path, out: Path, name: str, p: DemoPreset, kinds: list[str]
             directions: list[tuple[str, str]]) -> list[Path]:
     """Paper Fig. 1/3 style: real phases and each model's translation at a plaque, zoomed."""
     plaques = read_labelmap(phantom / "plaques" / f"{name}.nii.gz")
-    per_slice = (plaques > 0).sum(axis=(1, 2))
-    z = int(np.argmax(per_slice)) if per_slice.any() else plaques.shape[0] // 2
-    ys, xs = np.nonzero(plaques[z]) if per_slice.any() else ([plaques.shape[1] // 2],
-                                                             [plaques.shape[2] // 2])
+    z = plaque_slice(plaques)
+    ys, xs = np.nonzero(plaques[z]) if plaques[z].any() else ([plaques.shape[1] // 2],
+                                                              [plaques.shape[2] // 2])
     cy, cx = int(np.mean(ys)), int(np.mean(xs))
     half = max(12, plaques.shape[1] // 10)
     crop = (slice(max(cy - half, 0), cy + half), slice(max(cx - half, 0), cx + half))

@@ -339,16 +339,12 @@ def _show_row(axes: Sequence[Any], images: Sequence[tuple[str, np.ndarray | None
     ax.figure.colorbar(im, ax=ax, shrink=0.8)
 
 
-def pick_slice(plaques: np.ndarray) -> int:
-    """The slice with the most plaque voxels, else the middle slice."""
-    counts = (plaques > 0).sum(axis=(1, 2))
-    return int(np.argmax(counts)) if counts.any() else plaques.shape[0] // 2
-
-
 def save_panel(path: Path, pred_hu: np.ndarray, true_hu: np.ndarray, plaques: np.ndarray,
                input_hu: np.ndarray | None = None) -> Path:
     """PNG of one axial slice: input (if given), translation, truth, difference."""
-    z = pick_slice(plaques)
+    from ctbridge.plotting import plaque_slice
+
+    z = plaque_slice(plaques)
     images = [("translation", pred_hu[z]), ("truth", true_hu[z])]
     if input_hu is not None:
         images.insert(0, ("input", input_hu[z]))

@@ -19,12 +19,6 @@ if TYPE_CHECKING:
 ROWS = ("soft", "vessel")
 
 
-def plaque_slice(plaques: np.ndarray) -> int:
-    """The slice holding the most plaque voxels (the middle slice if there are none)."""
-    per_slice = (plaques > 0).sum(axis=(1, 2))
-    return int(np.argmax(per_slice)) if per_slice.any() else plaques.shape[0] // 2
-
-
 def _body_box(labels: np.ndarray, margin: int = 4) -> tuple[slice, slice]:
     """Rows and columns around the body, so the sheet shows anatomy rather than air."""
     h, w = labels.shape
@@ -37,7 +31,7 @@ def _body_box(labels: np.ndarray, margin: int = 4) -> tuple[slice, slice]:
 
 def contact_sheet(patient: Patient, path: str | Path, title: str = "") -> Path:
     """Write the sheet to ``path``: rows are windows, columns phases, red rings on plaques."""
-    from ctbridge.plotting import plt, save_figure
+    from ctbridge.plotting import plaque_slice, plt, save_figure
 
     z = plaque_slice(patient.plaques)
     phases = list(patient.volumes)
