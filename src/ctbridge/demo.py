@@ -172,17 +172,17 @@ def _quality_control(out: Path, phantom: Path, p: DemoPreset, train: list[str], 
     qc = QualityControl.load(qc_dir)
     threshold_at_training = qc.info.get("threshold_at_training", qc.threshold)
     qc.threshold = threshold_at_training
-    real = {n: np.concatenate([qc.score_slices(read_scan(
-        phantom / _phase(d, p) / f"{n}.nii.gz").array) for d in ("nc", "ce")])
-        for n in [*train, *test]}
+    scores = {(n, d): qc.score_slices(read_scan(phantom / _phase(d, p) / f"{n}.nii.gz").array)
+              for n in [*train, *test] for d in ("nc", "ce")}  # every real slice, scored once
+    real = {n: np.concatenate([scores[n, d] for d in ("nc", "ce")]) for n in [*train, *test]}
     keep = 1.0 - qc.expected_false_alarms
     cross_validated, per_fold = cross_validated_false_alarms(real, keep, folds=QC_FOLDS)
     calibration = qc.calibrate_scores(np.concatenate([real[n] for n in train]))
     save_calibration(qc_dir, qc.threshold, {**calibration, "source": "demo training patients"})
     fractions: dict[str, float] = {}
     for domain in ("nc", "ce"):
-        vols = [read_scan(phantom / _phase(domain, p) / f"{n}.nii.gz").array for n in test]
-        fractions[f"real {domain}"] = float(np.mean([qc.rejected(v).mean() for v in vols]))
+        fractions[f"real {domain}"] = float(np.mean(
+            [np.mean(scores[n, domain] > qc.threshold) for n in test]))
     for kind in p.models:
         for src, dst in directions:
             folder = out / "translations" / kind / f"{src}2{dst}"
