@@ -173,10 +173,12 @@ def _register_commands() -> None:
     from ctbridge.cli_evaluate import evaluate_command
     from ctbridge.cli_experiment import experiment_command
     from ctbridge.cli_phantom import phantom_command
+    from ctbridge.cli_prepare import prepare_command
     from ctbridge.cli_qc import qc_app
     from ctbridge.cli_select_k import select_k_command
 
     app.command("phantom")(phantom_command)
+    app.command("prepare")(prepare_command)
     app.command("evaluate")(evaluate_command)
     app.command("experiment")(experiment_command)
     app.command("select-k")(select_k_command)

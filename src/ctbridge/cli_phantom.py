@@ -37,11 +37,32 @@ def phantom_command(
                         ] = 15.0,
     slice_mm: Annotated[float, typer.Option(min=0.1, help="Slice thickness, mm.")] = 3.0,
     plaques_max: Annotated[int, typer.Option(min=0, help="Most plaques per patient.")] = 20,
+    format: Annotated[str, typer.Option(
+        "--format", help="ctbridge (phase folders, labels, plaques) or dicom-study (a hospital "
+                         "export for `ctbridge prepare`: one study per patient, a series per "
+                         "phase, localizers, dose reports and other junk, truth.json).")
+                      ] = "ctbridge",
+    phase_tags: Annotated[bool, typer.Option(
+        help="dicom-study: write series descriptions and contrast tags; --no-phase-tags "
+             "leaves only the pixels to tell the phases apart.")] = True,
 ) -> None:
     """Generate the multi-phase abdominal CT phantom with labels and plaque ground truth."""
+    wanted = parse_phases(phases)
+    if format == "dicom-study":
+        from ctbridge.phantom.dicom_export import write_dicom_study_export
+
+        write_dicom_study_export(out, patients=patients, size=size, slices=slices,
+                                 slice_mm=slice_mm, phases=wanted, seed=seed, noise_hu=noise_hu,
+                                 plaques_max=plaques_max, describe=phase_tags,
+                                 contrast_tags=phase_tags, progress=True)
+        typer.echo(f"wrote a DICOM export of {patients} patient(s) x {len(wanted)} phase(s) "
+                   f"to {out} (truth in {out / 'truth.json'})")
+        return
+    if format != "ctbridge":
+        raise typer.BadParameter(f"unknown format {format!r}; choose ctbridge or dicom-study",
+                                 param_hint="--format")
     from ctbridge.phantom import write_phantom_dataset
 
-    wanted = parse_phases(phases)
     write_phantom_dataset(out, patients=patients, size=size, slices=slices, slice_mm=slice_mm,
                           phases=wanted, seed=seed, noise_hu=noise_hu, plaques_max=plaques_max,
                           progress=True)

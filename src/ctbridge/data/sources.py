@@ -5,12 +5,17 @@ Two layouts are accepted:
 * a phantom folder (``dataset.json`` with ``"phases"``, ``<phase>/patient_XXX.nii.gz``): each
   domain maps to a phase, and patients are split so that no patient appears in two domains
   (the data are then truly unpaired, as real data are);
-* a folder per domain (``DATA/<domain>/`` holding NIfTI files or DICOM series folders).
+* a folder per domain (``DATA/<domain>/`` holding NIfTI files or DICOM series folders). When
+  the folder is a ``ctbridge prepare`` output, its ``manifest.csv`` says which patient each file
+  is; a patient with scans in several domains is then used in one of them only, as for the
+  phantom, and the training log says so.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -59,6 +64,51 @@ def split_patients(names: Sequence[str], n_groups: int, seed: int) -> list[list[
     return [sorted(g) for g in groups]
 
 
+PREPARE_MANIFEST = "manifest.csv"
+
+
+def prepared_patients(root: Path) -> dict[Path, str]:
+    """File -> patient from a ``ctbridge prepare`` manifest in ``root`` (empty if none)."""
+    manifest = root / PREPARE_MANIFEST
+    if not manifest.is_file():
+        return {}
+    try:
+        with manifest.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{manifest}: unreadable ({exc})") from None
+    if rows and not {"patient", "output"} <= set(rows[0]):
+        return {}  # some other manifest: nothing to learn from it
+    return {root / row["output"]: row["patient"] for row in rows if row.get("output")}
+
+
+def one_domain_per_patient(scans: Mapping[str, Sequence[Path]], patient_of: Mapping[Path, str],
+                           seed: int) -> tuple[dict[str, list[Path]], list[str]]:
+    """Keep each patient's scans in one domain only, so that the domains stay unpaired.
+
+    A patient found in several domains is dealt to one of them (seeded shuffle, round-robin
+    over that patient's domains). Returns the scans and lines for the training log.
+    """
+    domains_of: dict[str, list[str]] = {}
+    for domain, paths in scans.items():
+        for path in paths:
+            patient = patient_of.get(path)
+            if patient is not None and domain not in domains_of.setdefault(patient, []):
+                domains_of[patient].append(domain)
+    shared = sorted(p for p, ds in domains_of.items() if len(ds) > 1)
+    if not shared:
+        return {d: list(ps) for d, ps in scans.items()}, []
+    order = np.random.default_rng(seed).permutation(len(shared))
+    keep = {shared[i]: domains_of[shared[i]][j % len(domains_of[shared[i]])]
+            for j, i in enumerate(order)}
+    result = {d: [p for p in ps if keep.get(patient_of.get(p, ""), d) == d]
+              for d, ps in scans.items()}
+    notes = [f"{len(shared)} patient(s) have scans in several domains ({PREPARE_MANIFEST}); "
+             "each is used in one domain only, so the data stay unpaired: "
+             + ", ".join(f"{p} -> {keep[p]}" for p in shared)]
+    return result, notes
+
+
 def domain_scans(
     root: str | Path,
     domains: Sequence[str],
@@ -66,6 +116,7 @@ def domain_scans(
     phase_of: Mapping[str, str] | None = None,
     exclude: Sequence[str] = (),
     seed: int = 0,
+    log: logging.Logger | None = None,
 ) -> dict[str, list[Path]]:
     """Paths of the training scans of each domain.
 
@@ -75,7 +126,9 @@ def domain_scans(
         phase_of: phantom only: domain -> phantom phase (``{"ce": "arterial"}``); a domain not
             listed is taken to be a phase of the same name.
         exclude: phantom only: patient file names kept out of training (held-out test patients).
-        seed: phantom only: seed of the patient split between domains.
+        seed: seed of the patient split between domains (phantom, or a prepare output with
+            patients in several domains).
+        log: where to say how patients were split (the training log).
 
     Raises:
         DataError: a domain without scans, or a layout that fits neither form.
@@ -106,4 +159,14 @@ def domain_scans(
         if not scans:
             raise DataError(f"{folder}: no NIfTI files or DICOM series")
         result[domain] = scans
+    patient_of = prepared_patients(root)
+    if patient_of:
+        result, notes = one_domain_per_patient(result, patient_of, seed)
+        for note in notes:
+            if log is not None:
+                log.info(note)
+        empty = [d for d, ps in result.items() if not ps]
+        if empty:
+            raise DataError(f"{root}: no scans left in {', '.join(empty)} once each patient is "
+                            "kept in one domain (unpaired); add patients scanned in one phase")
     return result

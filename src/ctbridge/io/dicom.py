@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,19 +142,34 @@ def _metadata(ds: Dataset, source: Path) -> dict[str, Any]:
     return meta
 
 
-def _check_steps(files: Sequence[Path], positions: np.ndarray) -> float:
-    """Median slice step along the stack; raise naming the gap if slices are missing/uneven."""
+def slice_step_problem(positions: np.ndarray) -> tuple[float, str, int]:
+    """Median step of positions sorted along the stack, and what is wrong with the steps.
+
+    Returns ``(step, problem, i)``: ``problem`` is ``""``, ``"duplicate slice positions"``,
+    ``"missing slice(s)"`` or ``"uneven slice spacing"``; ``i`` is the first bad step (between
+    slices ``i`` and ``i + 1``), -1 when none.
+    """
     steps = np.linalg.norm(np.diff(positions, axis=0), axis=1)
     step = float(np.median(steps))
-    if step <= 1e-6:
-        raise InvalidScanError(f"{files[0].parent}: several slices share one position "
-                               f"(duplicate slices?)")
+    if step <= 1e-6 or steps.min() <= 1e-6:
+        return step, "duplicate slice positions", int(np.argmin(steps))
     bad = np.flatnonzero(np.abs(steps - step) > SPACING_TOLERANCE * step)
     if bad.size:
         i = int(bad[0])
-        kind = "missing slice(s)" if steps[i] > step else "uneven slice spacing"
+        return step, "missing slice(s)" if steps[i] > step else "uneven slice spacing", i
+    return step, "", -1
+
+
+def _check_steps(files: Sequence[Path], positions: np.ndarray) -> float:
+    """Median slice step along the stack; raise naming the gap if slices are missing/uneven."""
+    step, problem, i = slice_step_problem(positions)
+    if problem == "duplicate slice positions":
+        raise InvalidScanError(f"{files[0].parent}: several slices share one position "
+                               f"(duplicate slices?)")
+    if problem:
+        gap = float(np.linalg.norm(positions[i + 1] - positions[i]))
         raise InvalidScanError(
-            f"{files[0].parent}: {kind}: step {steps[i]:.3f} mm between {files[i].name} and "
+            f"{files[0].parent}: {problem}: step {gap:.3f} mm between {files[i].name} and "
             f"{files[i + 1].name} (slices {i} and {i + 1} of {len(files)}, expected {step:.3f} mm)"
         )
     return step
@@ -182,7 +197,27 @@ def read_dicom(path: str | Path) -> Scan:
             raise InvalidScanError(f"{path}: holds {len(series)} series, pass one folder per "
                                    f"series: {listing}")
         entries = next(iter(series.values()))
+    return _read_entries(entries, path)
 
+
+def read_dicom_files(files: Sequence[Path], source: str | Path | None = None) -> Scan:
+    """Read the CT series made of exactly ``files`` (e.g. one series of an export tree).
+
+    ``source`` names the series in errors and in ``metadata["source"]`` (default: the folder of
+    the first file)."""
+    if not files:
+        raise InvalidScanError(f"{source or '?'}: no files given")
+    entries = []
+    for p in map(Path, files):
+        ds = _read_header(p)
+        if ds is None:
+            raise InvalidScanError(f"{p}: not a DICOM image file")
+        entries.append((p, ds))
+    return _read_entries(entries, Path(source) if source is not None else Path(files[0]).parent)
+
+
+def _read_entries(entries: list[tuple[Path, Dataset]], path: Path) -> Scan:
+    """One series' files and their headers -> `Scan` (sorted, checked, in HU)."""
     for p, ds in entries:
         check_ct_header(p, ds)
     first_path, first = entries[0]
@@ -257,6 +292,7 @@ def write_dicom_series(
     series_description: str | None = None,
     series_number: int = 9001,
     derivation: str = "ctbridge",
+    attributes: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``scan`` as a derived CT series (one file per slice) into ``folder``, atomically.
 
@@ -264,6 +300,8 @@ def write_dicom_series(
     frame of reference) of the source is passed, which files the result beside its source. When
     the scan was read from DICOM (``metadata["source_sops"]``, one per slice), every slice cites
     its source slice in Source Image Sequence; ``derivation`` becomes DerivationDescription.
+    ``attributes`` (keyword -> value) are set on every slice last, overriding the defaults (the
+    phantom's DICOM export uses them for acquisition times and contrast tags).
     Type 2 attributes without a known value are written empty, as the standard asks, so the
     series passes dciodvfy (tests/io/test_dicom_valid.py).
     """
@@ -320,6 +358,8 @@ def write_dicom_series(
                 ref = Dataset()
                 ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = sources[k]
                 ds.SourceImageSequence = [ref]
+            for keyword, value in (attributes or {}).items():
+                setattr(ds, keyword, value)
             ds.save_as(tmp / f"slice_{k:04d}.dcm", enforce_file_format=True)
     return folder
 

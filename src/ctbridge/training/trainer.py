@@ -115,7 +115,7 @@ class Trainer:
     def _load_data(self) -> None:
         cfg = self.config
         scans = domain_scans(self.data_root, cfg.model.domains, phase_of=cfg.data.phase_of,
-                             exclude=cfg.data.holdout, seed=cfg.data.split_seed)
+                             exclude=cfg.data.holdout, seed=cfg.data.split_seed, log=log)
         total = sum(len(v) for v in scans.values())
         bar = tqdm(total=total, desc="loading scans", disable=not self.progress, leave=False)
         for domain, paths in scans.items():

@@ -1,0 +1,15 @@
+"""`ctbridge prepare`: a hospital DICOM export in, phase-sorted training data out.
+
+The steps, one module each::
+
+    index     walk the tree, read every file's header once (no pixels), note unreadable files
+    series    group files by SeriesInstanceUID, keep what can be a training scan, say why not
+    keywords  phase from SeriesDescription / ProtocolName (English and German, word boundaries)
+    tags      phase from the contrast tags (agent, route, bolus start vs acquisition time)
+    image     contrast from the pixels: an enhanced aorta beside the vertebral body, or not
+    decide    combine the three kinds of evidence; disagreement or silence -> unsorted
+    run       read the kept series, write NIfTI per domain, manifest.csv, contact sheets
+
+Nothing is guessed silently: every series gets a row in ``manifest.csv`` with the evidence of
+each kind, which kind decided, or why it was skipped or left unsorted.
+"""

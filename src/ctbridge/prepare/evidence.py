@@ -1,0 +1,42 @@
+"""Phases and the evidence about a series' phase that one source (tags, words, pixels) gives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PHASES: tuple[str, ...] = ("nc", "arterial", "venous", "delayed")
+CONTRAST: frozenset[str] = frozenset({"arterial", "venous", "delayed"})
+ANY_PHASE: frozenset[str] = frozenset(PHASES)
+# a domain name given to --domains -> the phases it holds
+DOMAIN_PHASES: dict[str, frozenset[str]] = {
+    "nc": frozenset({"nc"}), "ce": CONTRAST,
+    "arterial": frozenset({"arterial"}), "venous": frozenset({"venous"}),
+    "delayed": frozenset({"delayed"}),
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one source says: the phases it allows (empty: no opinion) and why.
+
+    ``conflict`` is set when the source contradicts itself (a description naming two phases):
+    such a series is never sorted automatically.
+    """
+
+    source: str  # "tags" | "description" | "image"
+    phases: frozenset[str]
+    detail: str
+    conflict: bool = False
+
+    @property
+    def has_opinion(self) -> bool:
+        return bool(self.phases) and not self.conflict
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.detail}"
+
+
+def phase_words(phases: frozenset[str]) -> str:
+    """``{"arterial", "venous", "delayed"}`` -> ``"contrast (arterial/venous/delayed)"``."""
+    names = "/".join(p for p in PHASES if p in phases)
+    return f"contrast ({names})" if phases == CONTRAST else names
