@@ -34,6 +34,7 @@ def main() -> None:
                       "--measure-slices", "2" if args.device == "cpu" else "100"],
         "evaluate": ["bench_evaluate.py"],
         "cli": ["bench_cli.py"],
+        "prepare": ["bench_prepare.py"],
     }
     combined = {}
     for name, cmd in jobs.items():

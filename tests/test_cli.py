@@ -15,8 +15,8 @@ def test_version_and_help_in_a_real_process():
     assert out.strip() == f"ctbridge {ctbridge.__version__}"
     help_text = subprocess.run([sys.executable, "-m", "ctbridge.cli", "--help"],
                                capture_output=True, text=True, check=True).stdout
-    for command in ("info", "convert", "train", "translate", "phantom", "demo", "evaluate",
-                    "experiment", "select-k", "qc"):
+    for command in ("info", "convert", "train", "translate", "phantom", "prepare", "demo",
+                    "evaluate", "experiment", "select-k", "qc"):
         assert command in help_text
 
 

@@ -81,18 +81,21 @@ def _vertebra(hu: np.ndarray, body: np.ndarray, px: tuple[float, float]) -> np.n
     return best
 
 
-def _blob(mask: np.ndarray, hu: np.ndarray, area_px: tuple[float, float]) -> float | None:
-    """Median HU of the largest compact blob of ``mask`` within the area range, or None."""
-    labels, n = ndimage.label(mask)
-    best, best_size = None, 0
+def _blob(mask: np.ndarray, hu: np.ndarray, area_px: tuple[float, float],
+          anchor: tuple[float, float]) -> float | None:
+    """Median HU of the compact blob of ``mask`` within the area range nearest ``anchor`` (the
+    front of the vertebral body: the aorta lies on it, the pancreas and bowel further away)."""
+    labels, _ = ndimage.label(mask)
+    best, best_distance = None, np.inf
     for i, sl in enumerate(ndimage.find_objects(labels), 1):
         comp = labels[sl] == i
         size = int(comp.sum())
-        if not area_px[0] <= size <= area_px[1] or size <= best_size:
+        if not area_px[0] <= size <= area_px[1] or size / comp.size < MIN_FILL:
             continue
-        if size / comp.size < MIN_FILL:
-            continue
-        best, best_size = (sl, comp), size
+        cy, cx = ndimage.center_of_mass(comp)
+        distance = np.hypot(cy + sl[0].start - anchor[0], cx + sl[1].start - anchor[1])
+        if distance < best_distance:
+            best, best_distance = (sl, comp), distance
     if best is None:
         return None
     sl, comp = best
@@ -129,7 +132,7 @@ def slice_finding(hu: np.ndarray, px: tuple[float, float]) -> SliceFinding:
     opening = _disc(OPENING_MM, px)  # cuts the aorta from a touching IVC, crus or bowel
     for kind, (lo, hi) in (("enhanced", ENHANCED_HU), ("blood", BLOOD_HU)):
         mask = ndimage.binary_opening(region & (smooth >= lo) & (smooth <= hi), opening)
-        value = _blob(mask, hu, area_px)
+        value = _blob(mask, hu, area_px, (front, cx))
         if value is not None:
             return SliceFinding(kind, value)
     return SliceFinding("")

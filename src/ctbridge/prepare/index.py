@@ -9,6 +9,7 @@ goes on. Only the attributes the later steps need are kept, as plain Python valu
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,8 @@ def index_tree(root: str | Path, *, progress: bool = True
     headers: list[FileHeader] = []
     skipped: list[SkippedFile] = []
     for path in tqdm(files, desc="headers", unit="file", disable=not progress):
-        record = read_file_header(path)
+        with warnings.catch_warnings():  # pydicom's complaints about odd values: not ours
+            warnings.simplefilter("ignore")
+            record = read_file_header(path)
         (headers if isinstance(record, FileHeader) else skipped).append(record)  # type: ignore
     return headers, skipped
