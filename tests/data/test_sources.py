@@ -54,3 +54,36 @@ def test_split_patients_deterministic():
     names = [f"p{i}" for i in range(7)]
     assert split_patients(names, 2, 1) == split_patients(names, 2, 1)
     assert sorted(sum(split_patients(names, 3, 0), [])) == names
+
+
+def test_prepared_patients_in_two_domains_are_kept_in_one(tmp_path):
+    import csv
+    import logging
+
+    from ctbridge.data.sources import domain_scans
+    from ctbridge.io import write_scan
+    from tests.conftest import make_scan
+
+    rows = []
+    for patient, domains in (("A", "nc,ce"), ("B", "nc,ce"), ("C", "nc"), ("D", "ce")):
+        for domain in domains.split(","):
+            path = write_scan(make_scan(shape=(2, 8, 8)), tmp_path / domain / f"{patient}.nii.gz")
+            rows.append({"patient": patient, "output": f"{domain}/{path.name}"})
+    with (tmp_path / "manifest.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["patient", "output"])
+        writer.writeheader()
+        writer.writerows(rows)
+    log = logging.getLogger("test.sources")
+    messages = []
+    log.addHandler(type("H", (logging.Handler,), {"emit": lambda s, r: messages.append(
+        r.getMessage())})())
+    log.setLevel(logging.INFO)
+    for seed in range(4):
+        scans = domain_scans(tmp_path, ["nc", "ce"], seed=seed, log=log)
+        names = {d: {p.name[0] for p in ps} for d, ps in scans.items()}
+        assert not names["nc"] & names["ce"]
+        assert "C" in names["nc"] and "D" in names["ce"] and {"A", "B"} <= names["nc"] | names["ce"]
+    assert "2 patient(s) have scans in several domains" in messages[0]
+    (tmp_path / "manifest.csv").unlink()  # a plain folder: used as it is
+    assert {p.name for p in domain_scans(tmp_path, ["nc", "ce"])["nc"]} == {"A.nii.gz", "B.nii.gz",
+                                                                            "C.nii.gz"}

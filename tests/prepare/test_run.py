@@ -195,3 +195,20 @@ def test_cli_prepare_and_phantom_dicom_study(tmp_path, capsys):
     assert "--domains 'nc,portal'" in capsys.readouterr().err
     assert main(["phantom", str(root), "--format", "dicom-study"]) == 2  # not empty
     shutil.rmtree(out)
+
+
+def test_ctbridge_train_runs_on_the_output_unchanged(prepared, tmp_path):
+    from ctbridge.config import load_config
+    from ctbridge.training.config import TrainConfig
+    from ctbridge.training.trainer import Trainer
+    from tests.training.test_trainer import TINY
+
+    out, _ = prepared
+    cfg = load_config(TrainConfig, "gmm_unit", overrides=[
+        *TINY, "optim.steps=2", "optim.d_warmup_steps=0", "model.n_components=2",
+        "model.domains=[nc, arterial]"])
+    latest = Trainer(cfg, out, tmp_path / "run", progress=False).run()
+    assert (latest / "model.safetensors").is_file()
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "6 patient(s) have scans in several domains" in log
+    assert "domain nc: 3 scans" in log and "domain arterial: 3 scans" in log
