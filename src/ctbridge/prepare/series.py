@@ -80,7 +80,7 @@ def skip_reason(series: Series, min_slices: int = MIN_SLICES) -> str:
     files = series.files
     first = series.first
     if any(h.rows is None for h in files):
-        return f"not an image ({_sop_class_name(first.sop_class)})"
+        return f"not an image ({_sop_class_name(first.sop_class)}, no Rows)"
     modalities = {h.modality for h in files}
     if modalities != {"CT"}:
         return f"modality {'/'.join(sorted(m or '?' for m in modalities))}, not CT"
