@@ -13,6 +13,8 @@ import typer
 
 from ctbridge.phantom.hu_table import PHASES
 
+FORMATS = ("ctbridge", "nnunet")
+
 
 def parse_phases(phases: str) -> tuple[str, ...]:
     """``"nc,arterial"`` -> ``("nc", "arterial")``; a bad name is a usage error (exit code 2)."""
@@ -25,7 +27,7 @@ def parse_phases(phases: str) -> tuple[str, ...]:
 
 
 def phantom_command(
-    out: Annotated[Path, typer.Argument(help="Output folder (nnU-Net-like layout).")],
+    out: Annotated[Path, typer.Argument(help="Output folder.")],
     patients: Annotated[int, typer.Option(min=1, help="Number of patients.")] = 4,
     size: Annotated[int, typer.Option(min=32, help="In-plane matrix; the FOV stays 360 mm.")
                     ] = 512,
@@ -37,11 +39,28 @@ def phantom_command(
                         ] = 15.0,
     slice_mm: Annotated[float, typer.Option(min=0.1, help="Slice thickness, mm.")] = 3.0,
     plaques_max: Annotated[int, typer.Option(min=0, help="Most plaques per patient.")] = 20,
+    format_: Annotated[str, typer.Option(
+        "--format", help="ctbridge: OUT/<phase>/, labels/, plaques/ (what train, experiment and "
+                         "evaluate read); nnunet: one nnU-Net v2 raw data set per phase, "
+                         "OUT/Dataset90N_CTBridgePhantom<Phase>/ (901 nc ... 904 delayed).")
+                   ] = "ctbridge",
 ) -> None:
     """Generate the multi-phase abdominal CT phantom with labels and plaque ground truth."""
     from ctbridge.phantom import write_phantom_dataset
 
     wanted = parse_phases(phases)
+    if format_ not in FORMATS:
+        raise typer.BadParameter(f"{format_!r}; choose from {', '.join(FORMATS)}",
+                                 param_hint="--format")
+    if format_ == "nnunet":
+        from ctbridge.phantom.nnunet_export import write_phantom_nnunet
+
+        roots = write_phantom_nnunet(out, patients=patients, size=size, slices=slices,
+                                     slice_mm=slice_mm, phases=wanted, seed=seed,
+                                     noise_hu=noise_hu, plaques_max=plaques_max, progress=True)
+        typer.echo(f"wrote {patients} patient(s) as nnU-Net data sets: "
+                   + ", ".join(str(r) for r in roots.values()))
+        return
     write_phantom_dataset(out, patients=patients, size=size, slices=slices, slice_mm=slice_mm,
                           phases=wanted, seed=seed, noise_hu=noise_hu, plaques_max=plaques_max,
                           progress=True)
