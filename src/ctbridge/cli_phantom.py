@@ -27,7 +27,7 @@ def parse_phases(phases: str) -> tuple[str, ...]:
 
 
 def phantom_command(
-    out: Annotated[Path, typer.Argument(help="Output folder.")],
+    out: Annotated[Path, typer.Argument(help="Output folder (nnU-Net-like layout).")],
     patients: Annotated[int, typer.Option(min=1, help="Number of patients.")] = 4,
     size: Annotated[int, typer.Option(min=32, help="In-plane matrix; the FOV stays 360 mm.")
                     ] = 512,
