@@ -38,6 +38,7 @@ from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan, write_scan
 from ctbridge.io.atomic import atomic_path
 from ctbridge.models import checkpoint as ckpt
+from ctbridge.qc.score import rejected_fraction
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def make_case(job: Job, translator: Translator, *, target: str, source: str, mod
     notes = "; ".join(str(w.message) for w in caught)
     fraction = None
     if gate is not None:
-        fraction = float(np.mean(np.asarray(gate.qc.rejected(result.scan.array), bool)))
+        fraction = rejected_fraction(gate.qc, result.scan.array)
         if fraction > gate.max_rejected:
             remove_outputs(job)
             return "rejected", fraction, (f"QC rejects {fraction:.0%} of its slices (more than "
