@@ -13,17 +13,21 @@ def test_version_and_help_in_a_real_process():
     out = subprocess.run([sys.executable, "-m", "ctbridge.cli", "--version"],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == f"ctbridge {ctbridge.__version__}"
+    out = subprocess.run([sys.executable, "-m", "ctbridge", "--version"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"ctbridge {ctbridge.__version__}"
     help_text = subprocess.run([sys.executable, "-m", "ctbridge.cli", "--help"],
                                capture_output=True, text=True, check=True).stdout
     for command in ("info", "convert", "train", "translate", "phantom", "prepare", "demo",
-                    "evaluate", "experiment", "select-k", "qc"):
+                    "evaluate", "experiment", "select-k", "synthesize", "qc"):
         assert command in help_text
 
 
 def test_help_info_and_convert_do_not_import_torch(tmp_path):
     """Start-up cost: torch (~1 s) loads only in the commands that need it (bench_cli.py)."""
     src = write_scan(make_scan(), tmp_path / "a.nii.gz")
-    argvs = (["--help"], ["info", str(src)], ["convert", str(src), str(tmp_path / "b.nii.gz")],
+    argvs = (["--help"], ["synthesize", "--help"], ["info", str(src)],
+             ["convert", str(src), str(tmp_path / "b.nii.gz")],
              ["convert", str(src), str(tmp_path / "series")])
     heavy = ("torch", "monai", "scipy.ndimage")
     for argv in argvs:

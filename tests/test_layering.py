@@ -23,6 +23,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "data": ("models", "training", "inference", "evaluation", "qc", "demo", "cli"),
     "models": ("training", "inference", "evaluation", "qc", "demo", "cli"),
     "inference": ("training", "evaluation", "qc", "demo", "cli"),
+    # data set formats and the synthesis loop sit below the experiments that use them
+    "datasets": ("training", "evaluation", "phantom", "demo", "cli"),
 }
 
 

@@ -176,12 +176,14 @@ def _register_commands() -> None:
     from ctbridge.cli_prepare import prepare_command
     from ctbridge.cli_qc import qc_app
     from ctbridge.cli_select_k import select_k_command
+    from ctbridge.cli_synthesize import synthesize_command
 
     app.command("phantom")(phantom_command)
     app.command("prepare")(prepare_command)
     app.command("evaluate")(evaluate_command)
     app.command("experiment")(experiment_command)
     app.command("select-k")(select_k_command)
+    app.command("synthesize")(synthesize_command)
     app.add_typer(qc_app, name="qc")
 
 
@@ -191,7 +193,8 @@ _register_commands()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (2 for bad input, with a one-line message)."""
     try:
-        app(args=argv, prog_name="ctbridge", standalone_mode=False)
+        # without standalone mode, click hands a command's typer.Exit(code) back as the value
+        value = app(args=argv, prog_name="ctbridge", standalone_mode=False)
     except CTBridgeError as exc:
         typer.echo(f"ctbridge: error: {one_line(exc)}", err=True)
         return 2
@@ -207,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             show()
             return int(exc.exit_code)
         raise
-    return 0
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 if __name__ == "__main__":

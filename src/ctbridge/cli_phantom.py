@@ -13,6 +13,8 @@ import typer
 
 from ctbridge.phantom.hu_table import PHASES
 
+FORMATS = ("ctbridge", "nnunet", "dicom-study")
+
 
 def parse_phases(phases: str) -> tuple[str, ...]:
     """``"nc,arterial"`` -> ``("nc", "arterial")``; a bad name is a usage error (exit code 2)."""
@@ -25,7 +27,7 @@ def parse_phases(phases: str) -> tuple[str, ...]:
 
 
 def phantom_command(
-    out: Annotated[Path, typer.Argument(help="Output folder (nnU-Net-like layout).")],
+    out: Annotated[Path, typer.Argument(help="Output folder (layout: see --format).")],
     patients: Annotated[int, typer.Option(min=1, help="Number of patients.")] = 4,
     size: Annotated[int, typer.Option(min=32, help="In-plane matrix; the FOV stays 360 mm.")
                     ] = 512,
@@ -37,18 +39,23 @@ def phantom_command(
                         ] = 15.0,
     slice_mm: Annotated[float, typer.Option(min=0.1, help="Slice thickness, mm.")] = 3.0,
     plaques_max: Annotated[int, typer.Option(min=0, help="Most plaques per patient.")] = 20,
-    format: Annotated[str, typer.Option(
-        "--format", help="ctbridge (phase folders, labels, plaques) or dicom-study (a hospital "
-                         "export for `ctbridge prepare`: one study per patient, a series per "
-                         "phase, localizers, dose reports and other junk, truth.json).")
-                      ] = "ctbridge",
+    format_: Annotated[str, typer.Option(
+        "--format", help="ctbridge: OUT/<phase>/, labels/, plaques/ (what train, experiment and "
+                         "evaluate read); nnunet: one nnU-Net v2 raw data set per phase, "
+                         "OUT/Dataset90N_CTBridgePhantom<Phase>/ (901 nc ... 904 delayed); "
+                         "dicom-study: a hospital export for `ctbridge prepare` (one study per "
+                         "patient, a series per phase, localizers, dose reports and other junk, "
+                         "truth.json).")] = "ctbridge",
     phase_tags: Annotated[bool, typer.Option(
         help="dicom-study: write series descriptions and contrast tags; --no-phase-tags "
              "leaves only the pixels to tell the phases apart.")] = True,
 ) -> None:
     """Generate the multi-phase abdominal CT phantom with labels and plaque ground truth."""
     wanted = parse_phases(phases)
-    if format == "dicom-study":
+    if format_ not in FORMATS:
+        raise typer.BadParameter(f"{format_!r}; choose from {', '.join(FORMATS)}",
+                                 param_hint="--format")
+    if format_ == "dicom-study":
         from ctbridge.phantom.dicom_export import write_dicom_study_export
 
         write_dicom_study_export(out, patients=patients, size=size, slices=slices,
@@ -58,9 +65,15 @@ def phantom_command(
         typer.echo(f"wrote a DICOM export of {patients} patient(s) x {len(wanted)} phase(s) "
                    f"to {out} (truth in {out / 'truth.json'})")
         return
-    if format != "ctbridge":
-        raise typer.BadParameter(f"unknown format {format!r}; choose ctbridge or dicom-study",
-                                 param_hint="--format")
+    if format_ == "nnunet":
+        from ctbridge.phantom.nnunet_export import write_phantom_nnunet
+
+        roots = write_phantom_nnunet(out, patients=patients, size=size, slices=slices,
+                                     slice_mm=slice_mm, phases=wanted, seed=seed,
+                                     noise_hu=noise_hu, plaques_max=plaques_max, progress=True)
+        typer.echo(f"wrote {patients} patient(s) as nnU-Net data sets: "
+                   + ", ".join(str(r) for r in roots.values()))
+        return
     from ctbridge.phantom import write_phantom_dataset
 
     write_phantom_dataset(out, patients=patients, size=size, slices=slices, slice_mm=slice_mm,

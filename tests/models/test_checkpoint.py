@@ -31,3 +31,23 @@ def test_pickle_files_are_refused(tmp_path):
     torch.save(model.state_dict(), zipped)
     with pytest.raises(CheckpointError, match="pickle/zip"):
         ckpt.load_tensors(zipped)
+
+
+def test_checkpoint_hash_follows_weights_config_and_stats_not_optimiser(tmp_path):
+    folder = tmp_path / "run" / "checkpoints" / "latest"
+    ckpt.save_tensors(_model().state_dict(), folder / ckpt.MODEL_FILE)
+    (folder / ckpt.CONFIG_FILE).write_text("model: {kind: cyclegan}\n")
+    first = ckpt.checkpoint_sha256(tmp_path / "run")
+    assert first == ckpt.checkpoint_sha256(folder) and len(first) == 64
+    (folder / "trainer.json").write_text("{}")  # trainer state does not change a translation
+    assert ckpt.checkpoint_sha256(folder) == first
+    (folder / ckpt.STATS_FILE).write_text("{}")
+    with_stats = ckpt.checkpoint_sha256(folder)
+    assert with_stats != first
+    model = _model()
+    with torch.no_grad():
+        model[0].bias += 1e-6
+    ckpt.save_tensors(model.state_dict(), folder / ckpt.MODEL_FILE)
+    assert ckpt.checkpoint_sha256(folder) != with_stats
+    with pytest.raises(CheckpointError, match="no model.safetensors"):
+        ckpt.checkpoint_sha256(tmp_path)

@@ -28,6 +28,7 @@ from ctbridge.io.atomic import atomic_path
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.yaml"
+STATS_FILE = "stats.json"  # training HU percentiles per domain (optional, read by inference)
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".bin")
 
 
@@ -74,6 +75,31 @@ def resolve_checkpoint(path: str | Path) -> Path:
     if (latest / MODEL_FILE).is_file():
         return latest
     raise CheckpointError(f"{path}: no {MODEL_FILE} here or in checkpoints/latest/")
+
+
+def checkpoint_sha256(path: str | Path) -> str:
+    """SHA-256 of what inference reads from a checkpoint: weights, config and HU statistics.
+
+    Why: outputs derived from a model (cached translations, synthetic data sets) must be redone
+    when it changes; a content hash notices a retrained or copied-over checkpoint where a path
+    or a modification time does not. Optimiser and trainer state do not count.
+
+    Args:
+        path: a run folder or checkpoint folder (see :func:`resolve_checkpoint`).
+    """
+    import hashlib
+
+    folder = resolve_checkpoint(path)
+    digest = hashlib.sha256()
+    for name in (MODEL_FILE, CONFIG_FILE, STATS_FILE):
+        file = folder / name
+        if not file.is_file():
+            continue
+        digest.update(f"{name}\n".encode())
+        with file.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def read_config_tree(folder: Path) -> dict[str, Any]:

@@ -174,6 +174,13 @@ class QualityControl:
         return list(self.info.get("kinds_held_out", []))
 
 
+def rejected_fraction(qc: Any, volume_hu: np.ndarray) -> float:
+    """Fraction of a ``(z, y, x)`` volume's slices that ``qc`` rejects (what the demo reports
+    per volume, and what `ctbridge synthesize --max-rejected` and the 3D experiment compare with
+    their limit). ``qc`` is a :class:`QualityControl` or anything with its ``rejected``."""
+    return float(np.mean(np.asarray(qc.rejected(volume_hu), bool)))
+
+
 def scan_inputs(path: str | Path) -> list[Path]:
     """The scans named by ``path``: a NIfTI/DICOM file, a DICOM series folder, or a folder of
     NIfTI files (and DICOM series sub-folders)."""

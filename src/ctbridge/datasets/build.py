@@ -1,0 +1,357 @@
+"""A labelled data set in, the same data set with synthetic-phase cases out.
+
+:func:`synthesize_dataset` reads an nnU-Net v2 raw data set or a Decathlon/MONAI datalist,
+translates every labelled case to the target domain through :func:`~ctbridge.datasets.
+synthesize.synthesize` and writes a new data set in the same format:
+
+* ``--mode add``: the original cases (copied) plus one synthetic case ``<case>_syn<domain>``
+  each, carrying the source's label file unchanged;
+* ``--mode replace``: the synthetic cases only.
+
+Besides the images and labels: ``dataset.json`` (``numTraining`` updated, channel names kept:
+nnU-Net picks its CT normalisation by the name "CT"; a description and a ``ctbridge`` entry
+naming the model, direction and date), cross-validation folds that keep every synthetic case
+with its source (nnU-Net: ``splits_final.json``; MONAI: a ``fold`` key per training item),
+and ``manifest.csv``. A case that fails (unreadable, no label, label off the image grid) is
+left out of OUT together with its original, recorded in the manifest, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from tqdm.auto import tqdm
+
+import ctbridge
+from ctbridge.datasets import decathlon, nnunet
+from ctbridge.datasets.cases import SourceDataset, nifti_ending
+from ctbridge.datasets.fingerprint import folder_sha256
+from ctbridge.datasets.geometry import stored_dtype
+from ctbridge.datasets.manifest import MANIFEST, read_manifest, write_manifest
+from ctbridge.datasets.splits import (
+    Split,
+    as_splits,
+    expand_splits,
+    groups_from_keys,
+    leaks,
+    make_folds,
+    read_splits,
+    write_splits,
+)
+from ctbridge.datasets.synthesize import Job, ModelRef, Outcome, QualityGate, synthesize
+from ctbridge.errors import DataError
+from ctbridge.inference.translator import Translator
+from ctbridge.io.atomic import atomic_path
+
+Mode = Literal["add", "replace"]
+# folders of OUT this module writes; files in them that do not belong to the data set go
+OWNED = ("imagesTr", "labelsTr", "imagesTs", "labelsTs", "imagesVal", "labelsVal")
+OTHER_FOLDERS = {"test": ("imagesTs", "labelsTs"), "validation": ("imagesVal", "labelsVal")}
+
+
+@dataclass
+class DatasetResult:
+    """What :func:`synthesize_dataset` wrote.
+
+    Attributes:
+        out: the new data set folder.
+        format: ``nnunet`` or ``decathlon``.
+        outcome: the manifest rows of the synthetic cases (and which were resumed).
+        members: source case -> the cases of OUT made from it (itself in add mode, synthetic).
+        splits: the folds as written, over OUT's case ids.
+        notes: things the user should know (folder naming, empty folds).
+    """
+
+    out: Path
+    format: str
+    outcome: Outcome
+    members: dict[str, list[str]]
+    splits: list[Split]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.outcome.failed)
+
+    @property
+    def training_cases(self) -> int:
+        return sum(len(m) for m in self.members.values())
+
+
+def read_dataset(path: str | Path) -> SourceDataset:
+    """An nnU-Net v2 raw data set folder or a Decathlon/MONAI datalist (folder or JSON file).
+
+    Raises:
+        DataError: neither format (the message says what each one needs).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if decathlon.is_datalist(path):
+        return decathlon.read_decathlon(path)
+    if path.is_dir() and nnunet.is_nnunet_dataset(path):
+        return nnunet.read_nnunet(path)
+    raise DataError(f"{path}: neither an nnU-Net v2 raw data set (dataset.json with "
+                    "channel_names, labels, numTraining, file_ending; imagesTr/, labelsTr/) nor "
+                    "a Decathlon/MONAI datalist (dataset.json with a \"training\" list)")
+
+
+def _check_out(src: SourceDataset, out: Path) -> None:
+    root, target = src.root.resolve(), out.resolve()
+    if target == root or root in target.parents:
+        raise DataError(f"{out}: the output must be a new folder outside the input data set "
+                        f"{src.root}")
+    if out.is_file():
+        raise DataError(f"{out}: a file; the output is a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise DataError(f"{out}: exists and is not the output of an earlier ctbridge synthesize "
+                        f"(no {MANIFEST}); choose a new folder")
+
+
+def _paths(src: SourceDataset, out: Path, case: str, ending: str) -> tuple[Path, Path]:
+    """(image, label) paths of ``case`` in OUT's layout."""
+    if src.format == "nnunet":
+        return (out / "imagesTr" / nnunet.image_name(case, ending),
+                out / "labelsTr" / nnunet.label_name(case, ending))
+    return out / "imagesTr" / f"{case}{ending}", out / "labelsTr" / f"{case}{ending}"
+
+
+def _ending(src: SourceDataset, image: Path) -> str:
+    return src.file_ending if src.format == "nnunet" else (nifti_ending(image.name) or ".nii.gz")
+
+
+def _source_splits(src: SourceDataset, labelled: Sequence[str], folds: int, seed: int
+                   ) -> tuple[list[Split], str]:
+    """Folds over source cases: the data set's own when it has them, else made; and whence."""
+    if src.format == "nnunet" and (src.root / nnunet.SPLITS_FILE).is_file():
+        return read_splits(src.root / nnunet.SPLITS_FILE), str(src.root / nnunet.SPLITS_FILE)
+    if src.format == "decathlon":
+        groups = groups_from_keys([(c.case_id, c.extra.get("fold")) for c in src.cases])
+        if groups is not None:
+            return as_splits(groups), "the datalist's fold keys"
+    return as_splits(make_folds(labelled, folds, seed)), f"made: {folds} folds, seed {seed}"
+
+
+def _copy_if_changed(src: Path, dst: Path) -> None:
+    """Copy unless ``dst`` already is a copy (same size and modification time)."""
+    if dst.is_file():
+        a, b = src.stat(), dst.stat()
+        if a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns:
+            return
+    with atomic_path(dst) as tmp:
+        shutil.copy2(src, tmp)
+
+
+def _prune(out: Path, keep: set[Path]) -> None:
+    """Delete NIfTI files (and temporary leftovers of a killed run) in OUT's data folders that
+    are not part of the data set being written, so counts and file lists agree."""
+    for sub in OWNED:
+        folder = out / sub
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            leftover = path.name.startswith(".") and ".tmp" in path.name
+            if path.is_file() and (leftover or (nifti_ending(path.name) and path not in keep)):
+                path.unlink()
+
+
+def _fold_of(splits: Sequence[Split]) -> dict[str, int]:
+    """Case -> index of the fold that validates it (the datalist's ``fold`` key)."""
+    return {case: k for k, fold in enumerate(splits) for case in fold["val"]}
+
+
+def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translator | str | Path,
+                       target: str, source: str | None = None, mode: Mode = "add",
+                       qc: str | Path | None = None, max_rejected: float = 0.2,
+                       device: str = "cpu", translate_mode: str = "full", folds: int = 5,
+                       seed: int = 0, progress: bool = True) -> DatasetResult:
+    """Write ``out``: ``dataset`` with its labelled cases translated to ``target`` (module doc).
+
+    Args:
+        dataset: nnU-Net v2 raw data set folder or Decathlon/MONAI datalist.
+        out: the new data set folder (new, or an earlier run's output to resume).
+        model: run or checkpoint folder (or a loaded Translator).
+        target: the model's domain to translate to (``ce``); names the synthetic cases.
+        source: the input's domain; needed only for models with more than two domains.
+        mode: ``add`` (originals + synthetic) or ``replace`` (synthetic only).
+        qc: a QC folder (``ctbridge qc train``): leave out synthetic volumes with more than
+            ``max_rejected`` of their slices rejected.
+        device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
+        translate_mode: the translator's ``full`` or ``window``.
+        folds, seed: folds to make when the data set brings none.
+
+    Raises:
+        DataError: the input is not a data set, OUT is not a new folder, too few cases for the
+            folds. CheckpointError: an unusable model or domain. ConfigError: a bad device.
+    """
+    from ctbridge.device import resolve_device
+
+    if mode not in ("add", "replace"):
+        raise DataError(f"--mode must be add or replace, got {mode!r}")
+    if not 0.0 <= max_rejected <= 1.0:
+        raise DataError(f"--max-rejected must be in [0, 1], got {max_rejected}")
+    out = Path(out)
+    src = read_dataset(dataset)
+    _check_out(src, out)
+    dev = resolve_device(device)
+    ref = ModelRef(model, dev)
+    source = ref.translator.resolve_source(target, source)  # fail before any work
+    if not target.isidentifier():
+        raise DataError(f"--to {target!r}: a domain name makes case names; letters, digits, _")
+    labelled = [c.case_id for c in src.cases if c.label is not None]
+    splits, splits_from = _source_splits(src, labelled, folds, seed)
+    gate = None
+    if qc is not None:
+        from ctbridge.qc import QualityControl
+        from ctbridge.qc.model_io import QC_JSON, QC_MODEL
+
+        gate = QualityGate(QualityControl.load(qc, device=dev), max_rejected,
+                           folder_sha256(Path(qc), (QC_JSON, QC_MODEL)))
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / MANIFEST
+    if not manifest.is_file():
+        write_manifest(manifest, [])  # marks OUT as a synthesize output from the start
+    syn = {c.case_id: f"{c.case_id}_syn{target}" for c in src.cases}
+    jobs = []
+    for case in src.cases:
+        image_out, label_out = _paths(src, out, syn[case.case_id], _ending(src, case.image))
+        jobs.append(Job(syn[case.case_id], case.case_id, case.image, image_out, case.label,
+                        label_out, dtype=stored_dtype(case.image), needs_label=True))
+    outcome = synthesize(jobs, ref, target=target, source=source, manifest=manifest,
+                         mode=translate_mode, gate=gate, progress=progress,
+                         desc=f"{source}->{target}")
+    # rows of cases no longer in the input go, and their files with them (_prune)
+    current = {job.case for job in jobs}
+    write_manifest(manifest, [r for r in read_manifest(manifest).values() if r.case in current])
+    decisions = {r.source: r.decision for r in outcome.rows}
+    members: dict[str, list[str]] = {}
+    keep: set[Path] = set()
+    for case, job in zip(src.cases, jobs, strict=True):
+        made = []
+        if mode == "add" and decisions[case.case_id] != "failed":
+            assert case.label is not None  # a case without a label fails
+            image, label = _paths(src, out, case.case_id, _ending(src, case.image))
+            _copy_if_changed(case.image, image)
+            _copy_if_changed(case.label, label)
+            keep |= {image, label}
+            made.append(case.case_id)
+        if decisions[case.case_id] == "written":
+            keep |= set(job.outputs)
+            made.append(job.case)
+        if made:
+            members[case.case_id] = made
+    others = _copy_others(src, out, keep, progress)
+    _prune(out, keep)
+    written = expand_splits(splits, members)
+    source_of = {m: s for s, ms in members.items() for m in ms}
+    leaked = leaks(written, source_of)
+    if leaked:  # cannot happen by construction; never write leaking folds
+        raise RuntimeError(f"folds leak synthetic cases across train and val: {leaked[:3]}")
+    notes = []
+    unassigned = sorted(set(members) - {c for f in splits for c in f["train"] + f["val"]})
+    if unassigned:
+        notes.append(f"{len(unassigned)} cases are in no fold of {splits_from}: "
+                     f"{', '.join(unassigned[:5])}")
+    empty = [k for k, f in enumerate(written) if not f["val"] or not f["train"]]
+    if empty:
+        notes.append(f"folds {empty} have no training or no validation case left")
+    provenance = _provenance(src, ref, source, target, mode, translate_mode, gate, outcome,
+                             splits_from)
+    if src.format == "nnunet":
+        write_splits(out / nnunet.SPLITS_FILE, written)
+        _write_nnunet_json(src, out, members, provenance)
+        note = nnunet.check_folder_name(out)
+        if note:
+            notes.append(note)
+    else:
+        _write_datalist(src, out, members, written, others, provenance)
+    return DatasetResult(out, src.format, outcome, members, written, notes)
+
+
+def _copy_others(src: SourceDataset, out: Path, keep: set[Path], progress: bool
+                 ) -> dict[str, list[dict[str, Any]]]:
+    """Copy the test (and validation) images unchanged; returns their items with OUT paths."""
+    copied: dict[str, list[dict[str, Any]]] = {}
+    for key, items in src.others.items():
+        image_dir, label_dir = OTHER_FOLDERS[key]
+        copied[key] = []
+        for item in tqdm(items, desc=f"copy {key}", disable=not progress, leave=False):
+            new = dict(item)
+            for part, folder in (("image", image_dir), ("label", label_dir)):
+                if part in item:
+                    dst = out / folder / Path(item[part]).name
+                    _copy_if_changed(Path(item[part]), dst)
+                    keep.add(dst)
+                    new[part] = dst
+            copied[key].append(new)
+    return copied
+
+
+def _provenance(src: SourceDataset, ref: ModelRef, source: str, target: str, mode: str,
+                translate_mode: str, gate: QualityGate | None, outcome: Outcome,
+                splits_from: str) -> dict[str, Any]:
+    date = datetime.now(UTC).isoformat(timespec="seconds")
+    return {
+        "ctbridge_version": ctbridge.__version__, "date": date, "source_dataset": str(src.root),
+        "model": ref.name, "model_sha256": ref.sha256, "model_kind": ref.translator.name,
+        "direction": f"{source}->{target}", "mode": mode, "translate_mode": translate_mode,
+        "qc": None if gate is None else {"max_rejected": gate.max_rejected,
+                                         "sha256": gate.identity},
+        "synthetic_cases": outcome.count("written"), "qc_rejected": outcome.count("rejected"),
+        "failed": outcome.count("failed"), "folds_from": splits_from,
+        "description": (f"{'Original cases plus' if mode == 'add' else 'Only'} synthetic "
+                        f"'{target}' cases (<case>_syn{target}) made by ctbridge "
+                        f"{ref.translator.name} ({ref.name}) translating {source}->{target} on "
+                        f"{date[:10]}; labels are the source cases' files, unchanged."),
+    }
+
+
+def _describe(meta: Mapping[str, Any], provenance: Mapping[str, Any]) -> str:
+    before = str(meta.get("description", "") or meta.get("name", "")).strip()
+    return f"{before} -- {provenance['description']}" if before else provenance["description"]
+
+
+def _write_nnunet_json(src: SourceDataset, out: Path, members: Mapping[str, list[str]],
+                       provenance: dict[str, Any]) -> None:
+    meta = dict(src.meta)
+    meta["numTraining"] = sum(len(m) for m in members.values())
+    meta["description"] = _describe(src.meta, provenance)
+    meta["ctbridge"] = provenance
+    nnunet.write_dataset_json(out, meta)
+
+
+def _write_datalist(src: SourceDataset, out: Path, members: Mapping[str, list[str]],
+                    splits: Sequence[Split], others: Mapping[str, list[dict[str, Any]]],
+                    provenance: dict[str, Any]) -> None:
+    meta = dict(src.meta)
+    fold = _fold_of(splits)
+    by_id = {c.case_id: c for c in src.cases}
+    training = []
+    for source_case, cases in members.items():
+        ending = _ending(src, by_id[source_case].image)
+        for case in cases:
+            image, label = _paths(src, out, case, ending)
+            item = {"image": decathlon.relative(image, out),
+                    "label": decathlon.relative(label, out), **by_id[source_case].extra}
+            if case in fold:
+                item["fold"] = fold[case]
+            training.append(item)
+    meta["training"] = sorted(training, key=lambda item: item["image"])
+    meta["numTraining"] = len(training)
+    for key, items in others.items():
+        raw = src.meta.get(key, [])
+        meta[key] = [decathlon.relative(item["image"], out)
+                     if i < len(raw) and isinstance(raw[i], str)
+                     else {k: decathlon.relative(v, out) if k in ("image", "label") else v
+                           for k, v in item.items()}
+                     for i, item in enumerate(items)]
+    if "modality" not in meta and "channel_names" not in meta:
+        meta["modality"] = {"0": "CT"}
+    meta["description"] = _describe(src.meta, provenance)
+    meta["ctbridge"] = provenance
+    decathlon.write_datalist(out / decathlon.DATASET_JSON, meta)

@@ -1,0 +1,98 @@
+"""``manifest.csv``: one row per synthetic case, what made it and what became of it.
+
+It is both the user's record (which source, which model, how long, what QC said) and what makes
+a run resumable: a row whose ``key`` matches the case's current key (see
+:mod:`ctbridge.datasets.fingerprint`) and whose files exist is not redone.
+
+Decisions: ``written`` (in the data set), ``rejected`` (left out by quality control; ``reason``
+says why), ``failed`` (could not be made; ``reason`` says why).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from ctbridge.errors import DataError
+from ctbridge.io.atomic import atomic_path
+
+MANIFEST = "manifest.csv"
+DECISIONS = ("written", "rejected", "failed")
+
+
+@dataclass
+class ManifestRow:
+    """One synthetic case.
+
+    Attributes:
+        case: the synthetic case id (``liver_003_synce``).
+        source: the source case id.
+        source_file: the source image it was translated from.
+        model: checkpoint folder (or in-memory model name).
+        model_sha256: first 16 hex digits of the model's content hash.
+        direction: ``nc->ce``.
+        mode: the translator's ``full`` or ``window``.
+        seconds: wall time of this case (translation, QC, writing).
+        qc_rejected: fraction of the synthetic volume's slices that QC rejects ("" without QC).
+        decision: ``written``, ``rejected`` or ``failed``.
+        reason: why rejected or failed, translator warnings otherwise.
+        key: SHA-256 of everything the result depends on (resume key).
+        date: when the case was made (ISO 8601, UTC).
+    """
+
+    case: str
+    source: str
+    source_file: str
+    model: str
+    model_sha256: str
+    direction: str
+    mode: str
+    seconds: float
+    qc_rejected: float | None
+    decision: str
+    reason: str
+    key: str
+    date: str
+
+
+FIELDS = tuple(f.name for f in fields(ManifestRow))
+
+
+def read_manifest(path: Path) -> dict[str, ManifestRow]:
+    """Rows by case of an existing manifest ({} when there is none).
+
+    Raises:
+        DataError: a file that is not a manifest written by ctbridge.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if tuple(reader.fieldnames or ()) != FIELDS:
+                raise ValueError(f"columns {reader.fieldnames}, expected {list(FIELDS)}")
+            rows = {}
+            for raw in reader:
+                qc = raw["qc_rejected"]
+                rows[raw["case"]] = ManifestRow(**{
+                    **raw, "seconds": float(raw["seconds"]),
+                    "qc_rejected": float(qc) if qc else None})
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, csv.Error) as exc:
+        raise DataError(f"{path}: not a ctbridge manifest ({exc}); move it away to start over") \
+            from None
+    return rows
+
+
+def write_manifest(path: Path, rows: Iterable[ManifestRow]) -> Path:
+    """Write rows sorted by case, atomically (an interrupted run keeps the previous file)."""
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        for row in sorted(rows, key=lambda r: r.case):
+            out = asdict(row)
+            out["seconds"] = f"{row.seconds:.2f}"
+            out["qc_rejected"] = "" if row.qc_rejected is None else f"{row.qc_rejected:.4f}"
+            writer.writerow(out)
+    return Path(path)
