@@ -61,3 +61,15 @@ def dciodvfy(path) -> tuple[list[str], list[str]]:
     lines = (out.stdout + out.stderr).splitlines()
     return ([x for x in lines if x.startswith("Error")],
             [x for x in lines if x.startswith("Warning")])
+
+
+class RejectSlices:
+    """A stand-in QC model: rejects the listed slice indices of every volume."""
+
+    def __init__(self, bad: list[int]) -> None:
+        self.bad = bad
+
+    def rejected(self, volume_hu):
+        out = np.zeros(volume_hu.shape[0], bool)
+        out[self.bad] = True
+        return out

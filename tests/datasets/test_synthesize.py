@@ -12,7 +12,7 @@ from ctbridge.datasets.synthesize import Job, ModelRef, QualityGate, synthesize
 from ctbridge.errors import CheckpointError
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan, write_labelmap, write_scan
-from tests.conftest import make_scan
+from tests.conftest import RejectSlices, make_scan
 
 
 class Shift(torch.nn.Module):
@@ -29,18 +29,6 @@ class Shift(torch.nn.Module):
     def translate(self, x, source, target, *, sample=False):
         self.calls += 1
         return x + self.shift
-
-
-class RejectSlices:
-    """A stand-in QC model: rejects the listed slices of every volume."""
-
-    def __init__(self, bad: list[int]) -> None:
-        self.bad = bad
-
-    def rejected(self, volume_hu):
-        out = np.zeros(volume_hu.shape[0], bool)
-        out[self.bad] = True
-        return out
 
 
 def translator(shift: float = 0.05) -> Translator:

@@ -33,7 +33,8 @@ from ctbridge.io.atomic import atomic_path
 Split = dict[str, list[str]]
 
 
-def make_folds(case_ids: Sequence[str], folds: int = 5, seed: int = 0) -> list[list[str]]:
+def make_folds(case_ids: Sequence[str], folds: int = 5, seed: int = 0, *,
+               what: str = "labelled cases") -> list[list[str]]:
     """Deal source cases into ``folds`` disjoint validation groups (seeded, deterministic).
 
     The same shuffle-and-deal as the phantom's patient splits (``split_patients``): the groups
@@ -46,8 +47,8 @@ def make_folds(case_ids: Sequence[str], folds: int = 5, seed: int = 0) -> list[l
     if folds < 2:
         raise DataError(f"folds must be >= 2, got {folds}")
     if len(ids) < folds:
-        raise DataError(f"{len(ids)} labelled cases cannot make {folds} cross-validation folds "
-                        "(nnU-Net trains 5); add cases or lower --folds")
+        raise DataError(f"{len(ids)} {what} cannot make {folds} cross-validation folds "
+                        "(nnU-Net trains 5); add cases or lower the number of folds")
     return split_patients(ids, folds, seed)
 
 

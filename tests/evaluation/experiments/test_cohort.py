@@ -31,7 +31,7 @@ def test_folds_depend_on_seed_only():
 
 
 def test_more_folds_than_patients_is_a_data_error():
-    with pytest.raises(DataError, match="3 patients cannot make 4 folds"):
+    with pytest.raises(DataError, match="3 patients cannot make 4 cross-validation folds"):
         kfold(["a", "b", "c"], 4)
 
 

@@ -17,6 +17,7 @@ from ctbridge.evaluation.experiments.pancreas import PancreasExperiment, grid_sh
 from ctbridge.evaluation.experiments.plaque import PlaqueExperiment, run_plaque
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan
+from tests.conftest import RejectSlices
 from tests.evaluation.experiments.cohort import ShiftModule
 from tests.evaluation.experiments.conftest import TINY
 
@@ -110,23 +111,11 @@ def test_shipped_configs_and_presets_validate(cls, name, preset):
         assert cfg.device == "cpu" and cfg.folds == 2 and cfg.threads == 1
 
 
-class _RejectSlices:
-    """A stand-in QC model: rejects the listed slice indices of every volume."""
-
-    def __init__(self, bad: list[int]) -> None:
-        self.bad = bad
-
-    def rejected(self, volume_hu):
-        out = np.zeros(volume_hu.shape[0], bool)
-        out[self.bad] = True
-        return out
-
-
 def test_qc_drops_rejected_synthetic_slices_only(cohort_dir, tmp_path):
     cohort = load_cohort(cohort_dir)
     name = cohort.names[0]
     path = cohort.scan_path("ce", name)
-    store = VolumeStore(PlaqueExperiment(PlaqueConfig(), cohort), _RejectSlices([0, 2]))
+    store = VolumeStore(PlaqueExperiment(PlaqueConfig(), cohort), RejectSlices([0, 2]))
     real = store.real("nc", name)
     syn = store.get("syn:gmm_unit", name, path)
     assert real.image.shape[0] == 4  # real data is never filtered
@@ -140,8 +129,8 @@ def test_qc_drops_rejected_synthetic_slices_only(cohort_dir, tmp_path):
     cfg = load_config(PancreasConfig, "experiment_pancreas")
     assert cfg.qc_max_rejected == 0.5
     whole = PancreasExperiment(cfg, cohort).volume(read_scan(path), name)
-    keep = VolumeStore(PancreasExperiment(cfg, cohort), _RejectSlices([0, 2]))
+    keep = VolumeStore(PancreasExperiment(cfg, cohort), RejectSlices([0, 2]))
     np.testing.assert_array_equal(keep.get("syn:unit", name, path).image, whole.image)
-    drop = VolumeStore(PancreasExperiment(cfg, cohort), _RejectSlices([0, 1, 2]))
+    drop = VolumeStore(PancreasExperiment(cfg, cohort), RejectSlices([0, 1, 2]))
     assert drop.get("syn:unit", name, path) is None
     assert drop.qc_counts["syn:unit"]["rejected_volumes"] == 1

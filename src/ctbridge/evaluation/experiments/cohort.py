@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from ctbridge.datasets.splits import make_folds
 from ctbridge.errors import DataError
 
 NIFTI = ".nii.gz"
@@ -126,16 +125,7 @@ def kfold(names: Sequence[str], folds: int, seed: int = 0) -> list[Fold]:
     Raises:
         DataError: fewer patients than folds (a fold would have no test patient).
     """
-    names = sorted(names)
-    if folds < 2:
-        raise DataError(f"folds must be >= 2, got {folds}")
-    if len(names) < folds:
-        raise DataError(f"{len(names)} patients cannot make {folds} folds; lower folds or add "
-                        "patients")
-    order = np.random.default_rng(seed).permutation(len(names))
-    groups: list[list[str]] = [[] for _ in range(folds)]
-    for i, idx in enumerate(order):
-        groups[i % folds].append(names[idx])
+    groups = make_folds(names, folds, seed, what="patients")
     out = []
     for k, test in enumerate(groups):
         train = sorted(n for g, group in enumerate(groups) if g != k for n in group)
