@@ -48,8 +48,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         commands = {
             "ctbridge --help": [*cli, "--help"],
-            "ctbridge info CT_small.dcm": [*cli, "info", dicom],
-            "ctbridge convert CT_small.dcm out.nii.gz": [*cli, "convert", dicom,
+            "ctbridge info -i CT_small.dcm": [*cli, "info", "-i", dicom],
+            "ctbridge convert -i CT_small.dcm -o out.nii.gz": [*cli, "convert", "-i", dicom, "-o",
                                                          str(Path(tmp) / "out.nii.gz")],
         }
         rows = [Row("python -c pass (interpreter start)", bare, "s"),

@@ -22,9 +22,9 @@ from tests.training.test_trainer import TINY
 
 def test_dicom_export_to_nnunet_dataset_with_synthetic_phase(tmp_path):
     export, data, run = tmp_path / "export", tmp_path / "data", tmp_path / "runs" / "gmm"
-    assert main(["phantom", str(export), "--format", "dicom-study", "--patients", "4",
+    assert main(["phantom", "-o", str(export), "--format", "dicom-study", "--patients", "4",
                  "--size", "160", "--slices", "22", "--phases", "nc,arterial"]) == 0
-    assert main(["prepare", str(export), str(data)]) == 0
+    assert main(["prepare", "-i", str(export), "-o", str(data)]) == 0
     assert sorted(p.name for p in (data / "nc").iterdir()) == \
         [f"CTB{1000 + i}_s002.nii.gz" for i in range(4)]
 
@@ -36,17 +36,20 @@ def test_dicom_export_to_nnunet_dataset_with_synthetic_phase(tmp_path):
     assert "4 patient(s) have scans in several domains" in log
 
     syn = tmp_path / "runs" / "syn_ce"
-    assert main(["translate", str(data / "nc"), str(syn), "--model", str(run), "--to", "ce"]) == 0
+    assert main(["translate", "-i", str(data / "nc"), "-o", str(syn), "--model", str(run),
+                 "--to", "ce"]) == 0
     for src in (data / "nc").iterdir():
         a, b = read_scan(src), read_scan(syn / src.name)
         assert a.shape == b.shape and np.allclose(a.affine_lps, b.affine_lps)
 
     nnunet = tmp_path / "nnUNet_raw"
-    assert main(["phantom", str(nnunet), "--format", "nnunet", "--patients", "3", "--size", "64",
+    assert main(["phantom", "-o", str(nnunet), "--format", "nnunet", "--patients", "3", "--size",
+                 "64",
                  "--slices", "8", "--phases", "nc"]) == 0
     [dataset] = list(nnunet.iterdir())
     out = nnunet / "Dataset911_PhantomNCSynCE"
-    assert main(["synthesize", str(dataset), str(out), "--model", str(run), "--to", "ce",
+    assert main(["synthesize", "-i", str(dataset), "-o", str(out), "--model", str(run), "--to",
+                 "ce",
                  "--folds", "3"]) == 0
     assert integrity_problems(out) == []
     meta = json.loads((out / "dataset.json").read_text())

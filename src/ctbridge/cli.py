@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import typer
 
 import ctbridge
+from ctbridge.cli_paths import input_option, old_argument, out_option, pick_path
 from ctbridge.configs import builtin_config_names
 from ctbridge.errors import CTBridgeError, one_line
 
@@ -44,11 +45,15 @@ def _root(
 
 
 @app.command()
-def info(scan: Annotated[Path, typer.Argument(help="NIfTI file, DICOM file or series folder.")]
-         ) -> None:
+def info(
+    input: Annotated[Path | None, input_option("NIfTI file, DICOM file or series folder.")
+                     ] = None,
+    old_input: Annotated[Path | None, old_argument("-i", "INPUT")] = None,
+) -> None:
     """Shape, spacing, orientation and HU statistics of a scan."""
     from ctbridge.io import read_scan
 
+    scan = pick_path(input, old_input, flag="-i", what="INPUT")
     s = read_scan(scan)
     a = s.array
     meta = s.metadata
@@ -70,13 +75,19 @@ def info(scan: Annotated[Path, typer.Argument(help="NIfTI file, DICOM file or se
 
 @app.command()
 def convert(
-    input: Annotated[Path, typer.Argument(help="NIfTI file, DICOM file or series folder.")],
-    output: Annotated[Path, typer.Argument(
-        help="Output: .nii/.nii.gz writes NIfTI, any other name a DICOM series folder.")],
+    input: Annotated[Path | None, input_option("NIfTI file, DICOM file or series folder.")
+                     ] = None,
+    out: Annotated[Path | None, out_option(
+        "Output: .nii/.nii.gz writes NIfTI, any other name a DICOM series folder.")] = None,
     int16: Annotated[bool, typer.Option(help="NIfTI: store rounded int16 HU.")] = False,
+    old_input: Annotated[Path | None, old_argument("-i", "INPUT")] = None,
+    old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
     """Convert between DICOM series and NIfTI, keeping HU and geometry."""
     from ctbridge.io import is_nifti, read_scan, write_scan
+
+    input = pick_path(input, old_input, flag="-i", what="INPUT")
+    output = pick_path(out, old_out, flag="-o", what="OUT")
 
     scan = read_scan(input)
     if is_nifti(output):
@@ -93,8 +104,10 @@ def train(
     config: Annotated[str, typer.Option(
         help="Training config: a YAML path or a built-in name ("
              + ", ".join(builtin_config_names()) + ").")],
-    data: Annotated[Path, typer.Option(help="Phantom folder, or a folder per domain.")],
-    out: Annotated[Path, typer.Option(help="Run folder (created).")],
+    data: Annotated[Path, typer.Option(
+        "-i", "--data", help="Phantom folder, a folder per domain, or `ctbridge prepare`'s "
+                             "output.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Run folder (created).")],
     preset: Annotated[str | None, typer.Option(help="Preset in the config, e.g. cpu-small.")
                       ] = None,
     set_: Annotated[list[str] | None, typer.Option(
@@ -127,13 +140,14 @@ def train(
 
 @app.command()
 def translate(
-    input: Annotated[Path, typer.Argument(help="Scan (NIfTI, DICOM) or a folder of scans.")],
-    output: Annotated[Path, typer.Argument(help="Output scan, or folder when INPUT is one.")],
     model: Annotated[Path, typer.Option(help="Run folder or checkpoint folder.")],
     to: Annotated[str, typer.Option("--to", help="Target domain, e.g. ce or nc.")],
+    input: Annotated[Path | None, input_option("Scan (NIfTI, DICOM) or a folder of scans.")
+                     ] = None,
+    out: Annotated[Path | None, out_option("Output scan, or folder when INPUT is one.")] = None,
     from_: Annotated[str | None, typer.Option(
         "--from", help="Source domain (needed only for models with > 2 domains).")] = None,
-    mode: Annotated[str, typer.Option(
+    mode: Annotated[Literal["full", "window"], typer.Option(
         help="full (whole slice at once; default: same quality, 1.6-6x faster, measured) or "
              "window (sliding training-size windows, Gaussian-blended; bounded memory).")
                     ] = "full",
@@ -141,13 +155,16 @@ def translate(
     batch: Annotated[int, typer.Option(help="Slices per batch.")] = 16,
     samples: Annotated[int, typer.Option(
         help="Latent samples for an uncertainty (std) map; 0 = deterministic only.")] = 0,
-    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
+    device: Annotated[str, typer.Option(
+        help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
+    old_input: Annotated[Path | None, old_argument("-i", "INPUT")] = None,
+    old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
     """Translate scans to another phase, in HU and in the input's geometry."""
     from ctbridge.inference.run import translate_paths
 
-    if mode not in ("window", "full"):
-        raise typer.BadParameter("--mode must be window or full")
+    input = pick_path(input, old_input, flag="-i", what="INPUT")
+    output = pick_path(out, old_out, flag="-o", what="OUT")
     if not 0 <= overlap < 1:
         raise typer.BadParameter("--overlap must be in [0, 1)")
     translate_paths(input, output, model=model, target=to, source=from_, mode=mode,
@@ -156,7 +173,7 @@ def translate(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/demo"),
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("runs/demo"),
     preset: Annotated[str, typer.Option(help="tiny (CI), cpu-small (this CPU) or full (GPU).")
                       ] = "cpu-small",
 ) -> None:

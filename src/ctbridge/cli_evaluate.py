@@ -28,7 +28,8 @@ def evaluate_command(
     pred: Annotated[Path, typer.Option(help="Folder of translated scans (NIfTI).")],
     truth: Annotated[Path, typer.Option(help="Folder of true target-phase scans, same names.")],
     labels: Annotated[Path, typer.Option(help="Folder of organ label maps, same names.")],
-    out: Annotated[Path, typer.Option(help="Report folder (metrics.json, report.md, panels/).")],
+    out: Annotated[Path, typer.Option(
+        "-o", "--out", help="Report folder (metrics.json, report.md, panels/).")],
     plaques: Annotated[Path | None, typer.Option(
         help="Folder of plaque instance maps; default: components of the 'plaque' label.")
                        ] = None,

@@ -17,7 +17,7 @@ are listed in the table as not run. Outputs: ``DIR/results.json``, ``DIR/results
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -46,9 +46,12 @@ def parse_translators(items: list[str] | None) -> dict[str, Path]:
 
 
 def experiment_command(
-    name: Annotated[str, typer.Argument(help="plaque (Table 1) or pancreas (Table 2).")],
-    data: Annotated[Path, typer.Option(help="Phantom folder (ctbridge phantom) with labels.")],
-    out: Annotated[Path, typer.Option(help="Output folder: results.json, results.md.")],
+    name: Annotated[Literal["plaque", "pancreas"], typer.Argument(
+        help="plaque (Table 1) or pancreas (Table 2).")],
+    data: Annotated[Path, typer.Option(
+        "-i", "--data", help="Phantom folder (ctbridge phantom) with labels.")],
+    out: Annotated[Path, typer.Option(
+        "-o", "--out", help="Output folder: results.json, results.md.")],
     config: Annotated[str | None, typer.Option(
         help="Experiment config: a YAML path or a built-in name (default: experiment_NAME).")
     ] = None,

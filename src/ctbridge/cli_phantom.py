@@ -7,13 +7,12 @@ its defaults are typer parameters, so ``--help`` documents every option.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
+from ctbridge.cli_paths import old_argument, out_option, pick_path
 from ctbridge.phantom.hu_table import PHASES
-
-FORMATS = ("ctbridge", "nnunet", "dicom-study")
 
 
 def parse_phases(phases: str) -> tuple[str, ...]:
@@ -27,7 +26,7 @@ def parse_phases(phases: str) -> tuple[str, ...]:
 
 
 def phantom_command(
-    out: Annotated[Path, typer.Argument(help="Output folder (layout: see --format).")],
+    out: Annotated[Path | None, out_option("Output folder (layout: see --format).")] = None,
     patients: Annotated[int, typer.Option(min=1, help="Number of patients.")] = 4,
     size: Annotated[int, typer.Option(min=32, help="In-plane matrix; the FOV stays 360 mm.")
                     ] = 512,
@@ -39,7 +38,7 @@ def phantom_command(
                         ] = 15.0,
     slice_mm: Annotated[float, typer.Option(min=0.1, help="Slice thickness, mm.")] = 3.0,
     plaques_max: Annotated[int, typer.Option(min=0, help="Most plaques per patient.")] = 20,
-    format_: Annotated[str, typer.Option(
+    format_: Annotated[Literal["ctbridge", "nnunet", "dicom-study"], typer.Option(
         "--format", help="ctbridge: OUT/<phase>/, labels/, plaques/ (what train, experiment and "
                          "evaluate read); nnunet: one nnU-Net v2 raw data set per phase, "
                          "OUT/Dataset90N_CTBridgePhantom<Phase>/ (901 nc ... 904 delayed); "
@@ -49,12 +48,11 @@ def phantom_command(
     phase_tags: Annotated[bool, typer.Option(
         help="dicom-study: write series descriptions and contrast tags; --no-phase-tags "
              "leaves only the pixels to tell the phases apart.")] = True,
+    old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
     """Generate the multi-phase abdominal CT phantom with labels and plaque ground truth."""
+    out = pick_path(out, old_out, flag="-o", what="OUT")
     wanted = parse_phases(phases)
-    if format_ not in FORMATS:
-        raise typer.BadParameter(f"{format_!r}; choose from {', '.join(FORMATS)}",
-                                 param_hint="--format")
     if format_ == "dicom-study":
         from ctbridge.phantom.dicom_export import write_dicom_study_export
 

@@ -8,12 +8,14 @@ from typing import Annotated
 
 import typer
 
+from ctbridge.cli_paths import input_option, old_argument, out_option, pick_path
+
 
 def prepare_command(
-    dicom_root: Annotated[Path, typer.Argument(
-        help="Folder holding the export: any depth, any file names, DICOMDIR or not.")],
-    out: Annotated[Path, typer.Argument(
-        help="Output folder: <domain>/*.nii.gz, unsorted/, manifest.csv, contact_sheets/.")],
+    input: Annotated[Path | None, input_option(
+        "Folder holding the export: any depth, any file names, DICOMDIR or not.")] = None,
+    out: Annotated[Path | None, out_option(
+        "Output folder: <domain>/*.nii.gz, unsorted/, manifest.csv, contact_sheets/.")] = None,
     domains: Annotated[str, typer.Option(
         help="Output domains: nc,ce (ce = any contrast phase) or phases from "
              "nc,arterial,venous,delayed.")] = "nc,ce",
@@ -22,6 +24,8 @@ def prepare_command(
     dry_run: Annotated[bool, typer.Option(help="Decide and print, write nothing.")] = False,
     overwrite: Annotated[bool, typer.Option(
         help="Replace a previous prepare output in OUT.")] = False,
+    old_input: Annotated[Path | None, old_argument("-i", "DICOM_ROOT")] = None,
+    old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
     """Sort a DICOM export into phase folders that `ctbridge train --data OUT` reads.
 
@@ -34,6 +38,8 @@ def prepare_command(
 
     from ctbridge.prepare.run import MANIFEST, prepare_export
 
+    dicom_root = pick_path(input, old_input, flag="-i", what="DICOM_ROOT")
+    out = pick_path(out, old_out, flag="-o", what="OUT")
     report = prepare_export(dicom_root, out, domains=domains, min_slices=min_slices,
                             dry_run=dry_run, overwrite=overwrite, progress=True)
     console = Console(stderr=True)

@@ -4,8 +4,8 @@ Registered by ``ctbridge.cli`` as a sub-command group::
 
     ctbridge qc train --out QC_DIR [--data DIR] [--preset tiny|cpu-small|full] [--seed N]
                       [--set key=value ...]
-    ctbridge qc score INPUT --out CSV [--model QC_DIR] [--threshold T]
-    ctbridge qc calibrate REAL_SCANS [--model QC_DIR] [--keep-real 0.95]
+    ctbridge qc score -i INPUT -o CSV [--model QC_DIR] [--threshold T]
+    ctbridge qc calibrate -i REAL_SCANS [--model QC_DIR] [--keep-real 0.95]
 
 ``--data`` holds scans the translator did not train on (a phantom folder or a folder of
 NIfTI files / DICOM series); without it a phantom cohort is generated with a seed apart from the
@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from ctbridge.cli_paths import input_option, old_argument, pick_path
 
 qc_app = typer.Typer(
     name="qc",
@@ -32,11 +34,11 @@ DEFAULT_QC_DIR = Path("runs/qc")
 
 @qc_app.command("train")
 def train_command(
-    out: Annotated[Path, typer.Option(help="QC folder (created): model.safetensors, qc.json, "
-                                           "roc.png, artefacts.png, train.log.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help=(
+        "QC folder (created): model.safetensors, qc.json, roc.png, artefacts.png, train.log."))],
     data: Annotated[Path | None, typer.Option(
-        help="Phantom folder or folder of scans NOT used to train the translator; default: "
-             "a generated phantom cohort.")] = None,
+        "-i", "--data", help="Phantom folder or folder of scans NOT used to train the "
+                             "translator; default: a generated phantom cohort.")] = None,
     preset: Annotated[str, typer.Option(help="tiny (tests), cpu-small (this CPU) or full "
                                              "(GPU).")] = "cpu-small",
     seed: Annotated[int | None, typer.Option(help="Seed of weights, batches, artefacts and "
@@ -75,18 +77,23 @@ def _fmt(value: float | None) -> str:
 
 @qc_app.command("score")
 def score_command(
-    input: Annotated[Path, typer.Argument(help="NIfTI file, DICOM series folder, or a folder of "
-                                               "NIfTI scans.")],
-    out: Annotated[Path, typer.Option(help="CSV to write: file,slice,score,rejected.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="CSV to write: file,slice,score,"
+                                                          "rejected.")],
+    input: Annotated[Path | None, input_option(
+        "NIfTI file, DICOM series folder, or a folder of NIfTI scans.")] = None,
     model: Annotated[Path, typer.Option(help="QC folder written by `ctbridge qc train`.")]
     = DEFAULT_QC_DIR,
     threshold: Annotated[float | None, typer.Option(
         help="Reject slices scoring above this (default: the threshold in qc.json).")] = None,
-    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
+    device: Annotated[str, typer.Option(
+        help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
+    old_input: Annotated[Path | None, old_argument("-i", "INPUT")] = None,
 ) -> None:
     """Score every slice for artefacts; list the rejected slices and write a CSV."""
     from ctbridge.device import resolve_device
     from ctbridge.qc.score import QualityControl, score_paths, write_scores_csv
+
+    input = pick_path(input, old_input, flag="-i", what="INPUT")
 
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise typer.BadParameter("--threshold must be in [0, 1]")
@@ -109,17 +116,20 @@ def score_command(
 
 @qc_app.command("calibrate")
 def calibrate_command(
-    real: Annotated[Path, typer.Argument(help="Real scans like the ones to be judged (not the "
-                                              "QC's own training data): a NIfTI file, a DICOM "
-                                              "series folder, or a folder of NIfTI scans.")],
+    input: Annotated[Path | None, input_option(
+        "Real scans like the ones to be judged (not the QC's own training data): a NIfTI "
+        "file, a DICOM series folder, or a folder of NIfTI scans.")] = None,
     model: Annotated[Path, typer.Option(help="QC folder; its qc.json gets the new threshold.")]
     = DEFAULT_QC_DIR,
     keep_real: Annotated[float | None, typer.Option(
         min=0.5, max=1.0, help="Share of these real slices to keep (default: as at training).")
     ] = None,
-    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
+    device: Annotated[str, typer.Option(
+        help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
+    old_input: Annotated[Path | None, old_argument("-i", "REAL")] = None,
 ) -> None:
     """Set the rejection threshold on real scans of the kind to be filtered (false alarms)."""
+    real = pick_path(input, old_input, flag="-i", what="REAL")
     from ctbridge.device import resolve_device
     from ctbridge.io import read_scan
     from ctbridge.qc.model_io import save_calibration

@@ -12,16 +12,18 @@ See :mod:`ctbridge.evaluation.select_k` for what is trained and scored.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 
 def select_k_command(
     data: Annotated[Path, typer.Option(
-        help="Phantom folder (ctbridge phantom): every phase, labels and plaques.")],
-    out: Annotated[Path, typer.Option(help="Output folder: results.md/json, select_k.png, "
-                                           "one run folder per K.")],
+        "-i", "--data", help="Phantom folder (ctbridge phantom): every phase, labels and "
+                             "plaques.")],
+    out: Annotated[Path, typer.Option(
+        "-o", "--out", help="Output folder: results.md/json, select_k.png, one run folder per "
+                            "K.")],
     k: Annotated[str, typer.Option("--k", help="K values to compare, comma-separated.")]
     = "1,5,10,25",
     config: Annotated[str, typer.Option(
@@ -31,7 +33,7 @@ def select_k_command(
         "--set", help="Override a training config field for every K: key=value.")] = None,
     val_patients: Annotated[int, typer.Option(
         help="Last N patients by name form the validation fold.")] = 2,
-    criterion: Annotated[str, typer.Option(
+    criterion: Annotated[Literal["ce_dice", "plaque_recall", "mae"], typer.Option(
         help="ce_dice (downstream, the paper's), plaque_recall or mae.")] = "ce_dice",
     downstream: Annotated[bool, typer.Option(
         help="Train a quick plaque U-Net per K (real NC + synthetic CE, tested on real CE).")]
@@ -41,7 +43,8 @@ def select_k_command(
     = "cpu-small",
     downstream_set: Annotated[list[str] | None, typer.Option(
         "--downstream-set", help="Override a field of that config: key=value.")] = None,
-    mode: Annotated[str, typer.Option(help="Translation mode: full or window.")] = "full",
+    mode: Annotated[Literal["full", "window"], typer.Option(
+        help="Translation mode: full or window.")] = "full",
 ) -> None:
     """Choose the number of mixture components K by validation scores (paper §3)."""
     from ctbridge.evaluation.select_k import parse_ks, select_k

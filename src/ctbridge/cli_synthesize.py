@@ -12,9 +12,11 @@ line on stderr, as every ctbridge command).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+
+from ctbridge.cli_paths import input_option, old_argument, out_option, pick_path
 
 EXIT_FAILED_BASE = 100
 EXIT_FAILED_MAX = 125
@@ -31,17 +33,17 @@ def failed_exit_code(failed: int) -> int:
 
 
 def synthesize_command(
-    dataset: Annotated[Path, typer.Argument(
-        help="nnU-Net v2 raw data set folder (dataset.json, imagesTr/, labelsTr/) or a "
-             "Decathlon/MONAI datalist (a folder with dataset.json, or the JSON file).")],
-    out: Annotated[Path, typer.Argument(
-        help="New data set folder, same format (or an earlier run's output: resumes).")],
     model: Annotated[Path, typer.Option(help="Run folder or checkpoint folder (ctbridge train).")],
     to: Annotated[str, typer.Option("--to", help="Target domain of the model, e.g. ce or nc.")],
     from_: Annotated[str | None, typer.Option(
         "--from", help="Domain of the data set's scans (needed only for models with > 2 "
                        "domains).")] = None,
-    mode: Annotated[str, typer.Option(
+    input: Annotated[Path | None, input_option(
+        "nnU-Net v2 raw data set folder (dataset.json, imagesTr/, labelsTr/) or a "
+        "Decathlon/MONAI datalist (a folder with dataset.json, or the JSON file).")] = None,
+    out: Annotated[Path | None, out_option(
+        "New data set folder, same format (or an earlier run's output: resumes).")] = None,
+    mode: Annotated[Literal["add", "replace"], typer.Option(
         help="add: originals + one synthetic case <case>_syn<domain> each; replace: synthetic "
              "cases only.")] = "add",
     qc: Annotated[Path | None, typer.Option(
@@ -53,9 +55,12 @@ def synthesize_command(
         min=2, help="Cross-validation folds to make when the data set has none "
                     "(splits_final.json beside dataset.json, or fold keys).")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the folds made.")] = 0,
-    translate_mode: Annotated[str, typer.Option(
+    translate_mode: Annotated[Literal["full", "window"], typer.Option(
         "--translate-mode", help="full (whole slices) or window (sliding windows).")] = "full",
-    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
+    device: Annotated[str, typer.Option(
+        help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
+    old_input: Annotated[Path | None, old_argument("-i", "DATASET")] = None,
+    old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
     """Build a training set with synthetic-phase cases for nnU-Net or MONAI.
 
@@ -74,10 +79,8 @@ def synthesize_command(
     from ctbridge.datasets.build import synthesize_dataset
     from ctbridge.datasets.synthesize import summary_counts
 
-    if mode not in ("add", "replace"):
-        raise typer.BadParameter("must be add or replace", param_hint="--mode")
-    if translate_mode not in ("full", "window"):
-        raise typer.BadParameter("must be full or window", param_hint="--translate-mode")
+    dataset = pick_path(input, old_input, flag="-i", what="DATASET")
+    out = pick_path(out, old_out, flag="-o", what="OUT")
     console = Console(stderr=True)
     result = synthesize_dataset(
         dataset, out, model=model, target=to, source=from_, mode=mode,  # type: ignore[arg-type]

@@ -19,7 +19,8 @@ from tests.datasets.conftest import PATIENTS, copy_dataset, source_of, write_che
 
 
 def run(dataset, out, checkpoint, *extra) -> int:
-    return main(["synthesize", str(dataset), str(out), "--model", str(checkpoint), "--to", "ce",
+    return main(["synthesize", "-i", str(dataset), "-o", str(out), "--model", str(checkpoint),
+                 "--to", "ce",
                  *extra])
 
 

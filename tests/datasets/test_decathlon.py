@@ -34,7 +34,8 @@ def test_read_decathlon_resolves_paths_like_monai(datalist):
 @pytest.mark.parametrize("mode, per_case", [("add", 2), ("replace", 1)])
 def test_synthesized_datalist_loads_in_monai(datalist, checkpoint, tmp_path, mode, per_case):
     out = tmp_path / "out"
-    assert main(["synthesize", str(datalist), str(out), "--model", str(checkpoint), "--to", "ce",
+    assert main(["synthesize", "-i", str(datalist), "-o", str(out), "--model", str(checkpoint),
+                 "--to", "ce",
                  "--mode", mode, "--folds", "2"]) == 0
     items = load_decathlon_datalist(out / "dataset.json", True, "training")
     assert len(items) == 4 * per_case
@@ -65,7 +66,8 @@ def test_synthesized_datalist_loads_in_monai(datalist, checkpoint, tmp_path, mod
 def test_the_datalist_fold_keys_are_kept(nc_dataset, checkpoint, tmp_path):
     data = write_datalist(nc_dataset, tmp_path / "msd", folds=FOLDS)
     out = tmp_path / "out"
-    assert main(["synthesize", str(data / "dataset.json"), str(out), "--model", str(checkpoint),
+    assert main(["synthesize", "-i", str(data / "dataset.json"), "-o", str(out), "--model",
+                 str(checkpoint),
                  "--to", "ce"]) == 0  # 4 cases: no 5 folds needed, the datalist has its own
     for item in load_decathlon_datalist(out / "dataset.json", True, "training"):
         case = item["image"].rsplit("/", 1)[1][: -len(".nii.gz")]

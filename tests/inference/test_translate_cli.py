@@ -37,7 +37,7 @@ def test_nifti_in_nifti_out_same_geometry(tmp_path, run_dir, mode):
     scan = make_scan(shape=(3, 40, 36), direction=rotation("y", 12.0), spacing=(0.7, 0.75, 2.0))
     src = write_scan(scan, tmp_path / "in.nii.gz")
     out = tmp_path / "out.nii.gz"
-    assert main(["translate", str(src), str(out), "--model", str(run_dir), "--to", "ce",
+    assert main(["translate", "-i", str(src), "-o", str(out), "--model", str(run_dir), "--to", "ce",
                  "--mode", mode]) == 0
     a, b = nib.load(str(src)), nib.load(str(out))
     np.testing.assert_array_equal(a.affine, b.affine)
@@ -51,7 +51,7 @@ def test_dicom_in_dicom_out_same_geometry_new_series(tmp_path, run_dir):
     scan = make_scan(shape=(3, 32, 32), direction=rotation("x", 9.0))
     src = write_scan(scan, tmp_path / "series", study_instance_uid="1.2.3")
     out = tmp_path / "series_ce"
-    assert main(["translate", str(src), str(out), "--model", str(run_dir), "--to", "ce",
+    assert main(["translate", "-i", str(src), "-o", str(out), "--model", str(run_dir), "--to", "ce",
                  "--mode", "full", "--samples", "2"]) == 0
     a, b = read_scan(src), read_scan(out)
     np.testing.assert_allclose(b.affine_lps, a.affine_lps, atol=1e-4)
@@ -64,7 +64,8 @@ def test_dicom_in_dicom_out_same_geometry_new_series(tmp_path, run_dir):
 def test_translated_dicom_is_valid_and_cites_each_source_slice(tmp_path, run_dir):
     src = write_scan(make_scan(shape=(3, 32, 32)), tmp_path / "series", study_instance_uid="1.2.3")
     out = tmp_path / "series_ce"
-    assert main(["translate", str(src), str(out), "--model", str(run_dir), "--to", "ce"]) == 0
+    assert main(["translate", "-i", str(src), "-o", str(out), "--model", str(run_dir), "--to",
+                 "ce"]) == 0
     by_position = {}
     for path in sorted(src.iterdir()):
         ds = pydicom.dcmread(path)
@@ -82,14 +83,15 @@ def test_translated_dicom_is_valid_and_cites_each_source_slice(tmp_path, run_dir
 def test_folder_of_scans(tmp_path, run_dir):
     for i in range(2):
         write_scan(make_scan(shape=(2, 32, 32), seed=i), tmp_path / "in" / f"s{i}.nii.gz")
-    assert main(["translate", str(tmp_path / "in"), str(tmp_path / "out"), "--model",
+    assert main(["translate", "-i", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model",
                  str(run_dir), "--to", "nc", "--mode", "full"]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["s0.nii.gz", "s1.nii.gz"]
 
 
 def test_wrong_target_domain(tmp_path, run_dir, capsys):
     src = write_scan(make_scan(), tmp_path / "in.nii.gz")
-    assert main(["translate", str(src), str(tmp_path / "o.nii.gz"), "--model", str(run_dir),
+    assert main(["translate", "-i", str(src), "-o", str(tmp_path / "o.nii.gz"), "--model",
+                 str(run_dir),
                  "--to", "venous"]) == 2
     assert "trained on domains ['nc', 'ce']; it cannot translate to 'venous'" in \
         capsys.readouterr().err
@@ -103,7 +105,7 @@ def test_corrupt_checkpoint(tmp_path, run_dir, capsys):
     shutil.copytree(run_dir / "checkpoints" / "latest", bad)
     (bad / "model.safetensors").write_bytes(b"\x00" * 100)
     src = write_scan(make_scan(), tmp_path / "in.nii.gz")
-    assert main(["translate", str(src), str(tmp_path / "o.nii.gz"), "--model", str(bad),
+    assert main(["translate", "-i", str(src), "-o", str(tmp_path / "o.nii.gz"), "--model", str(bad),
                  "--to", "ce"]) == 2
     err = capsys.readouterr().err
     assert "model.safetensors: corrupt or not a safetensors file" in err
@@ -113,6 +115,7 @@ def test_corrupt_checkpoint(tmp_path, run_dir, capsys):
 def test_2d_image_refused(tmp_path, run_dir, capsys):
     src = tmp_path / "flat.nii.gz"
     nib.save(nib.Nifti1Image(np.zeros((30, 30), np.float32), np.eye(4)), str(src))
-    assert main(["translate", str(src), str(tmp_path / "o.nii.gz"), "--model", str(run_dir),
+    assert main(["translate", "-i", str(src), "-o", str(tmp_path / "o.nii.gz"), "--model",
+                 str(run_dir),
                  "--to", "ce"]) == 2
     assert "expected a 3D volume, got 2D" in capsys.readouterr().err

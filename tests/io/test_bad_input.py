@@ -15,7 +15,7 @@ from tests.conftest import make_scan
 
 
 def _convert_fails(capsys, src, out, message):
-    assert main(["convert", str(src), str(out)]) == 2
+    assert main(["convert", "-i", str(src), "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0, err
     assert err.startswith("ctbridge: error: ")

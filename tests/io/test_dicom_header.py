@@ -69,7 +69,7 @@ def test_damaged_header_is_refused_by_info_and_convert(tmp_path, capsys, damage,
     src = tmp_path / "damaged.dcm"
     ds.save_as(src)
     out = tmp_path / "out.nii.gz"
-    for argv in (["info", str(src)], ["convert", str(src), str(out)]):
+    for argv in (["info", "-i", str(src)], ["convert", "-i", str(src), "-o", str(out)]):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and err.startswith(f"ctbridge: error: {src}: "), err

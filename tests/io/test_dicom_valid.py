@@ -28,7 +28,7 @@ def _check_series(folder):
 
 def test_nifti_converted_to_dicom_is_a_valid_ct_series(tmp_path):
     src = write_scan(make_scan(shape=(4, 24, 24)), tmp_path / "in.nii.gz")
-    assert main(["convert", str(src), str(tmp_path / "series")]) == 0
+    assert main(["convert", "-i", str(src), "-o", str(tmp_path / "series")]) == 0
     slices = _check_series(tmp_path / "series")
     assert "SourceImageSequence" not in slices[0]  # nothing in DICOM to cite
     assert slices[0].DerivationDescription.startswith("converted by ctbridge")
@@ -37,7 +37,7 @@ def test_nifti_converted_to_dicom_is_a_valid_ct_series(tmp_path):
 def test_dicom_converted_to_dicom_cites_its_source(tmp_path):
     src = get_testdata_file("CT_small.dcm")
     source = pydicom.dcmread(src)
-    assert main(["convert", src, str(tmp_path / "series")]) == 0
+    assert main(["convert", "-i", src, "-o", str(tmp_path / "series")]) == 0
     (ds,) = _check_series(tmp_path / "series")
     (ref,) = ds.SourceImageSequence
     assert ref.ReferencedSOPInstanceUID == source.SOPInstanceUID

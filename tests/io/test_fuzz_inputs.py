@@ -70,8 +70,8 @@ def _run(argv: list[str]) -> tuple[int, str]:
 
 def _check_cli(src: Path, workdir: Path) -> None:
     out = workdir / "out.nii.gz"
-    rc_info, err_info = _run(["info", str(src)])
-    rc, err = _run(["convert", str(src), str(out)])
+    rc_info, err_info = _run(["info", "-i", str(src)])
+    rc, err = _run(["convert", "-i", str(src), "-o", str(out)])
     assert rc_info in (0, 2) and rc in (0, 2), (rc_info, rc, err_info, err)
     for code, message in ((rc_info, err_info), (rc, err)):
         if code == 2:

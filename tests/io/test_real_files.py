@@ -45,7 +45,7 @@ def test_jpeg2000_abdominal_slice_has_ct_values():
 def test_simpleitk_agrees_with_convert_output(tmp_path, name):
     src = _testdata(name)
     out = tmp_path / "out.nii.gz"
-    assert main(["convert", src, str(out)]) == 0
+    assert main(["convert", "-i", src, "-o", str(out)]) == 0
     ref = sitk.ReadImage(src)
     ours = sitk.ReadImage(str(out))
     np.testing.assert_allclose(sitk.GetArrayFromImage(ours), sitk.GetArrayFromImage(ref))
@@ -57,8 +57,8 @@ def test_simpleitk_agrees_with_convert_output(tmp_path, name):
 def test_reverse_way_nifti_to_dicom_agrees_with_simpleitk(tmp_path):
     src = _testdata("CT_small.dcm")
     nii, series = tmp_path / "a.nii.gz", tmp_path / "series"
-    assert main(["convert", src, str(nii)]) == 0
-    assert main(["convert", str(nii), str(series)]) == 0
+    assert main(["convert", "-i", src, "-o", str(nii)]) == 0
+    assert main(["convert", "-i", str(nii), "-o", str(series)]) == 0
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(series)))
     ours, ref = reader.Execute(), sitk.ReadImage(str(nii))

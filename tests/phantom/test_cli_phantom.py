@@ -20,7 +20,7 @@ def _app() -> typer.Typer:
 def test_cli_writes_the_documented_layout(tmp_path):
     out = tmp_path / "ph"
     result = CliRunner().invoke(_app(), [
-        "phantom", str(out), "--patients", "1", "--size", "48", "--slices", "4",
+        "phantom", "-o", str(out), "--patients", "1", "--size", "48", "--slices", "4",
         "--phases", "nc,arterial,venous,delayed", "--seed", "3", "--noise-hu", "10",
         "--slice-mm", "5", "--plaques-max", "5"])
     assert result.exit_code == 0, result.output
@@ -33,6 +33,7 @@ def test_cli_writes_the_documented_layout(tmp_path):
 
 
 def test_unknown_phase_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(_app(), ["phantom", str(tmp_path / "x"), "--phases", "nc,portal"])
+    result = CliRunner().invoke(_app(), ["phantom", "-o", str(tmp_path / "x"), "--phases",
+                                         "nc,portal"])
     assert result.exit_code == 2
     assert not (tmp_path / "x").exists()

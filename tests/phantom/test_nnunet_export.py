@@ -54,11 +54,12 @@ def test_dataset_names_are_fixed_by_phase():
 
 
 def test_cli_format_option(tmp_path):
-    result = CliRunner().invoke(_app(), ["phantom", str(tmp_path / "nn"), "--format", "nnunet",
+    result = CliRunner().invoke(_app(), ["phantom", "-o", str(tmp_path / "nn"), "--format",
+                                         "nnunet",
                                          "--patients", "1", "--size", "32", "--slices", "2",
                                          "--phases", "nc,arterial"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "nn").iterdir()) == [
         "Dataset901_CTBridgePhantomNC", "Dataset902_CTBridgePhantomArterial"]
-    bad = CliRunner().invoke(_app(), ["phantom", str(tmp_path / "x"), "--format", "dicom"])
+    bad = CliRunner().invoke(_app(), ["phantom", "-o", str(tmp_path / "x"), "--format", "dicom"])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()

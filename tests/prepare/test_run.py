@@ -184,16 +184,17 @@ def test_a_series_with_a_corrupt_slice_is_skipped_and_the_rest_written(tmp_path)
 
 def test_cli_prepare_and_phantom_dicom_study(tmp_path, capsys):
     root = tmp_path / "export"
-    assert main(["phantom", str(root), "--format", "dicom-study", "--patients", "1",
+    assert main(["phantom", "-o", str(root), "--format", "dicom-study", "--patients", "1",
                  "--size", "160", "--slices", "22", "--phases", "nc,venous"]) == 0
     out = tmp_path / "out"
-    assert main(["prepare", str(root), str(out)]) == 0
+    assert main(["prepare", "-i", str(root), "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert "sorted: ce 1, nc 1" in err and "localizer" in err
     assert [r["domain"] for r in rows(out) if r["status"] == "sorted"] == ["nc", "ce"]
-    assert main(["prepare", str(root), str(tmp_path / "o"), "--domains", "nc,portal"]) == 2
+    assert main(["prepare", "-i", str(root), "-o", str(tmp_path / "o"), "--domains",
+                 "nc,portal"]) == 2
     assert "--domains 'nc,portal'" in capsys.readouterr().err
-    assert main(["phantom", str(root), "--format", "dicom-study"]) == 2  # not empty
+    assert main(["phantom", "-o", str(root), "--format", "dicom-study"]) == 2  # not empty
     shutil.rmtree(out)
 
 

@@ -223,12 +223,12 @@ def test_cli_score_writes_the_csv_for_a_file_and_a_folder(qc_dir, fresh, tmp_pat
     for i, vol in enumerate(fresh["volumes"][:2]):
         write_scan(Scan(vol, spacing=(5.6, 5.6, 3.0)), scans / f"s{i}.nii.gz")
     csv_path = tmp_path / "one.csv"
-    assert main(["qc", "score", str(scans / "s0.nii.gz"), "--model", str(qc_dir),
+    assert main(["qc", "score", "-i", str(scans / "s0.nii.gz"), "--model", str(qc_dir),
                  "--out", str(csv_path)]) == 0
     lines = csv_path.read_text().splitlines()
     assert lines[0] == "file,slice,score,rejected" and len(lines) == 1 + 10
     assert "slices in 1 scan(s) rejected" in capsys.readouterr().out
-    assert main(["qc", "score", str(scans), "--model", str(qc_dir), "--threshold", "0",
+    assert main(["qc", "score", "-i", str(scans), "--model", str(qc_dir), "--threshold", "0",
                  "--out", str(tmp_path / "all.csv")]) == 0
     rows = (tmp_path / "all.csv").read_text().splitlines()[1:]
     assert len(rows) == 20 and {r.split(",")[0] for r in rows} == {"s0.nii.gz", "s1.nii.gz"}
@@ -241,10 +241,10 @@ def test_cli_score_writes_the_csv_for_a_file_and_a_folder(qc_dir, fresh, tmp_pat
 @pytest.mark.parametrize("args", [["missing.nii.gz"], ["MODEL"]])
 def test_cli_errors_are_one_line_with_exit_code_2(qc_dir, tmp_path, capsys, args):
     if args == ["MODEL"]:  # a missing QC folder
-        argv = ["qc", "score", str(tmp_path), "--model", str(tmp_path / "nope"), "--out",
+        argv = ["qc", "score", "-i", str(tmp_path), "--model", str(tmp_path / "nope"), "--out",
                 str(tmp_path / "x.csv")]
     else:
-        argv = ["qc", "score", str(tmp_path / args[0]), "--model", str(qc_dir), "--out",
+        argv = ["qc", "score", "-i", str(tmp_path / args[0]), "--model", str(qc_dir), "--out",
                 str(tmp_path / "x.csv")]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -294,14 +294,14 @@ def test_calibration_keeps_the_asked_share_of_real_slices_and_is_saved(qc_dir, t
     scans = tmp_path / "real"
     for i, volume in enumerate(fresh["volumes"]):
         write_scan(Scan(volume, spacing=(5.6, 5.6, 3.0)), scans / f"real_{i}.nii.gz")
-    assert main(["qc", "calibrate", str(scans), "--model", str(folder), "--keep-real",
+    assert main(["qc", "calibrate", "-i", str(scans), "--model", str(folder), "--keep-real",
                  "0.9"]) == 0
     info = json.loads((folder / QC_JSON).read_text())
     assert info["threshold"] == pytest.approx(qc.threshold, abs=1e-6)
     assert info["threshold_at_training"] == at_training
     assert info["calibration"]["slices"] == 40 and info["calibration"]["source"] == str(scans)
     assert QualityControl.load(folder).threshold == info["threshold"]
-    assert main(["qc", "calibrate", str(scans), "--model", str(folder)]) == 0  # default keep
+    assert main(["qc", "calibrate", "-i", str(scans), "--model", str(folder)]) == 0  # default keep
     again = json.loads((folder / QC_JSON).read_text())
     assert again["threshold_at_training"] == at_training  # never overwritten by a calibration
     assert again["calibration"]["keep_real"] == pytest.approx(0.95)

@@ -17,7 +17,8 @@ from ctbridge.training.config import TrainConfig
 from ctbridge.training.trainer import Trainer, learning_rate_factor
 from tests.conftest import make_scan
 
-TINY = ["model.width=0.125", "model.n_res_blocks=1", "data.batch_size=2", "data.patch_size=16",
+TINY = ["device=cpu", "model.width=0.125", "model.n_res_blocks=1", "data.batch_size=2",
+        "data.patch_size=16",
         "model.d_layers=2",
         "log_every=1", "sample_every=1000", "checkpoint_every=2", "tensorboard=false"]
 

@@ -68,7 +68,8 @@ class TrainConfig(BaseModel):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     intensity: IntensityConfig = Field(default_factory=IntensityConfig)
     seed: int = Field(0, description="torch seed (weights, latent sampling) and sampler seed")
-    device: str = Field("cpu", description="'cpu', 'cuda', 'cuda:1' ... ('auto' picks cuda if any)")
+    device: str = Field("auto", description="'cpu', 'cuda', 'cuda:1' or 'auto' (cuda when "
+                                            "there is one)")
     precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16 = autocast")
     channels_last: bool = Field(True, description=(
         "NHWC memory layout for weights and activations (oneDNN's fast path on CPUs, tensor "
