@@ -28,9 +28,11 @@ from ctbridge.config import load_config
 from ctbridge.device import resolve_device
 from ctbridge.errors import ConfigError, DataError
 from ctbridge.evaluation.experiments.cohort import Cohort, Fold, load_cohort
-from ctbridge.evaluation.experiments.common import RowPlan, VolumeStore, run_fold
 from ctbridge.evaluation.experiments.config import PlaqueConfig
+from ctbridge.evaluation.experiments.planning import RowPlan
 from ctbridge.evaluation.experiments.plaque import PlaqueExperiment
+from ctbridge.evaluation.experiments.runner import run_fold
+from ctbridge.evaluation.experiments.store import VolumeStore
 from ctbridge.evaluation.experiments.synthetic import translate_cohort
 from ctbridge.evaluation.report import write_json, write_text
 from ctbridge.evaluation.validation import score_translator

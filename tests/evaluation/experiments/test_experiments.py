@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 import pytest
+from ctbridge.evaluation.experiments.store import VolumeStore
 
 from ctbridge.config import load_config
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.evaluation.experiments.cohort import load_cohort
-from ctbridge.evaluation.experiments.common import VolumeStore
 from ctbridge.evaluation.experiments.config import PancreasConfig, PlaqueConfig
 from ctbridge.evaluation.experiments.pancreas import PancreasExperiment, grid_shape, run_pancreas
 from ctbridge.evaluation.experiments.plaque import PlaqueExperiment, run_plaque

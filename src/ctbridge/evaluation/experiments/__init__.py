@@ -7,9 +7,10 @@
 
 Shared parts: ``config`` (typed configs), ``cohort`` (phantom cohort, patient-disjoint folds),
 ``synthetic`` (translating a cohort once, cached), ``metrics`` (per-lesion and voxel scores),
-``results`` (results.json and the Markdown table), ``common`` (the row x fold loop). The
-segmenter itself is :mod:`ctbridge.evaluation.segmentation`. Submodules are imported on use so
-that importing the package stays cheap.
+``results`` (results.json and the Markdown table), ``planning`` (the rows), ``experiment``
+(what an experiment defines), ``store`` (volumes, quality control), ``runner`` (the row x fold
+loop). The segmenter itself is :mod:`ctbridge.evaluation.segmentation`. Submodules are imported
+on use so that importing the package stays cheap.
 """
 
 from __future__ import annotations

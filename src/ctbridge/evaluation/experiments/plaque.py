@@ -28,8 +28,8 @@ import numpy as np
 from ctbridge.config import load_config
 from ctbridge.errors import DataError
 from ctbridge.evaluation.experiments.cohort import Cohort
-from ctbridge.evaluation.experiments.common import Experiment, run_experiment
 from ctbridge.evaluation.experiments.config import PlaqueConfig
+from ctbridge.evaluation.experiments.experiment import Experiment
 from ctbridge.evaluation.experiments.metrics import (
     DetectionCounts,
     VoxelCounts,
@@ -40,6 +40,7 @@ from ctbridge.evaluation.experiments.metrics import (
     voxel_counts,
 )
 from ctbridge.evaluation.experiments.results import Column
+from ctbridge.evaluation.experiments.runner import run_experiment
 from ctbridge.evaluation.segmentation import SegVolume
 from ctbridge.inference.translator import Translator
 from ctbridge.io import Scan, read_labelmap
