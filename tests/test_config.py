@@ -61,3 +61,25 @@ def test_built_in_configs_resolve_by_name_and_paths_win(tmp_path, monkeypatch):
         resolve_config("gmm")
     with pytest.raises(ConfigError, match="no such config file"):
         resolve_config("elsewhere/gmm_unit.yaml")  # a path is never swapped for a built-in
+
+
+def test_every_built_in_preset_loads_through_the_one_mechanism():
+    """Training, experiment and QC presets all live in YAML `presets:` read by load_config."""
+    import yaml
+
+    from ctbridge.config import BUILTIN_CONFIGS, builtin_config_names
+    from ctbridge.evaluation.experiments.config import PancreasConfig, PlaqueConfig
+    from ctbridge.qc.config import QCConfig, qc_config
+    from ctbridge.training.config import TrainConfig
+
+    classes = {"gmm_unit": TrainConfig, "unit": TrainConfig, "cyclegan": TrainConfig,
+               "experiment_plaque": PlaqueConfig, "experiment_pancreas": PancreasConfig,
+               "qc": QCConfig}
+    assert set(builtin_config_names()) == set(classes)
+    for name, cls in classes.items():
+        presets = yaml.safe_load((BUILTIN_CONFIGS / f"{name}.yaml").read_text())["presets"]
+        for preset in presets:
+            load_config(cls, name, preset=preset)
+    tiny = qc_config("tiny", {"steps": 7})
+    assert (tiny.cohort.size, tiny.crop, tiny.steps, tiny.device) == (64, None, 7, "cpu")
+    assert qc_config().steps == QCConfig().steps  # no preset: the documented defaults

@@ -15,12 +15,12 @@ ROC AUC per kind), ``metrics`` (ROC), ``model_io`` (QC folder on disk), ``score`
 from __future__ import annotations
 
 from ctbridge.qc.artefacts import ARTEFACTS, KINDS, apply_artefact
-from ctbridge.qc.config import PRESETS, QCConfig, qc_config
+from ctbridge.qc.config import QCConfig, qc_config
 from ctbridge.qc.model_io import load_qc, save_qc
 from ctbridge.qc.network import QCNet
 from ctbridge.qc.score import QualityControl
 
-__all__ = ["ARTEFACTS", "KINDS", "apply_artefact", "PRESETS", "QCConfig", "qc_config",
+__all__ = ["ARTEFACTS", "KINDS", "apply_artefact", "QCConfig", "qc_config",
            "load_qc", "save_qc", "QCNet", "QualityControl", "train_qc"]
 
 

@@ -1,8 +1,9 @@
 """Typed config of `ctbridge qc train` (every field documented) and its presets.
 
-Defaults are the ``full`` (GPU) sizes; :data:`PRESETS` holds the dotted overrides of ``tiny``
-(tests, well under a minute on one CPU thread) and ``cpu-small`` (a few minutes on a 2-core
-CPU, at the pixel size of the demo's 256-px phantom so it can judge the demo's translations).
+Defaults are the ``full`` (GPU) sizes; the built-in ``configs/qc.yaml`` holds the presets as
+dotted overrides, like the training configs: ``tiny`` (tests, well under a minute on one CPU
+thread) and ``cpu-small`` (a few minutes on a 2-core CPU, at the pixel size of the demo's 256-px
+phantom so it can judge the demo's translations).
 The config used is saved in ``QC_DIR/qc.json``.
 """
 
@@ -12,9 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ctbridge.config import set_dotted
+from ctbridge.config import load_config
 from ctbridge.data.intensity import DEFAULT_KNOTS_HU, DEFAULT_KNOTS_MODEL
-from ctbridge.errors import ConfigError
 from ctbridge.qc.artefacts import KINDS
 
 QC_COHORT_SEED = 20251  # the demo's phantom uses seed 0: these patients are never its patients
@@ -113,36 +113,7 @@ class QCConfig(BaseModel):
         return [k for k in self.kinds if k not in self.held_out]
 
 
-PRESETS: dict[str, dict[str, Any]] = {
-    # tests: whole 64-px slices, ~30 s of training on one thread; strengths from 0.6 because
-    # with 0.25 the 300 steps were measured to learn little beyond blur
-    "tiny": {"cohort.patients": 6, "cohort.size": 64, "cohort.slices": 12,
-             "cohort.phases": ["nc", "arterial"], "val_patients": 2, "crop": None,
-             "model.width": 8, "model.depth": 3, "strength": [0.6, 1.0], "steps": 300,
-             "batch_size": 16, "lr": 3e-3, "device": "cpu", "threads": 1, "log_every": 50},
-    # a 2-core CPU: the demo's 256-px pixel size, 128-px crops, a few minutes; one thread
-    # (two spin-wait against each other on a busy 2-core machine)
-    "cpu-small": {"cohort.patients": 8, "cohort.size": 256, "cohort.slices": 16,
-                  "cohort.phases": ["nc", "arterial"], "val_patients": 2, "crop": 128,
-                  "model.width": 8, "model.depth": 4, "strength": [0.5, 1.0], "steps": 600,
-                  "batch_size": 16, "lr": 2e-3, "device": "cpu", "threads": 1},
-    # a GPU: 512-px slices of every phase
-    "full": {},
-}
-
-
 def qc_config(preset: str | None = None, overrides: dict[str, Any] | None = None) -> QCConfig:
-    """The config of ``preset`` (None = the full defaults) with dotted ``overrides``."""
-    tree: dict[str, Any] = {}
-    if preset is not None:
-        if preset not in PRESETS:
-            raise ConfigError(f"qc: no preset {preset!r} (available: {', '.join(PRESETS)})")
-        for key, value in PRESETS[preset].items():
-            set_dotted(tree, key, value)
-    for key, value in (overrides or {}).items():
-        set_dotted(tree, key, value)
-    try:
-        return QCConfig.model_validate(tree)
-    except ValueError as exc:
-        first = str(exc).strip().splitlines()
-        raise ConfigError(f"qc config: {' '.join(first[:3])}") from None
+    """The config of ``preset`` in the built-in ``qc.yaml`` (None = the full defaults) with
+    dotted ``overrides``: the same mechanism as the training configs."""
+    return load_config(QCConfig, "qc", preset=preset, overrides=overrides or {})
