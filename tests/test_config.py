@@ -57,24 +57,25 @@ def test_built_in_configs_resolve_by_name_and_paths_win(tmp_path, monkeypatch):
     (tmp_path / "unit.yaml").write_text("model: {kind: cyclegan}\n")
     assert resolve_config("unit.yaml") == tmp_path.joinpath("unit.yaml").relative_to(tmp_path)
     with pytest.raises(ConfigError, match=r"gmm: no such config file, and not a built-in "
-                                          r"config name \(cyclegan, experiment_pancreas"):
+                                          r"config name \(cyclegan, demo, experiment_pancreas"):
         resolve_config("gmm")
     with pytest.raises(ConfigError, match="no such config file"):
         resolve_config("elsewhere/gmm_unit.yaml")  # a path is never swapped for a built-in
 
 
 def test_every_built_in_preset_loads_through_the_one_mechanism():
-    """Training, experiment and QC presets all live in YAML `presets:` read by load_config."""
+    """Training, experiment, QC and demo presets all live in YAML `presets:`, one loader."""
     import yaml
 
     from ctbridge.config import BUILTIN_CONFIGS, builtin_config_names
+    from ctbridge.demo import DemoConfig
     from ctbridge.evaluation.experiments.config import PancreasConfig, PlaqueConfig
     from ctbridge.qc.config import QCConfig, qc_config
     from ctbridge.training.config import TrainConfig
 
     classes = {"gmm_unit": TrainConfig, "unit": TrainConfig, "cyclegan": TrainConfig,
                "experiment_plaque": PlaqueConfig, "experiment_pancreas": PancreasConfig,
-               "qc": QCConfig}
+               "qc": QCConfig, "demo": DemoConfig}
     assert set(builtin_config_names()) == set(classes)
     for name, cls in classes.items():
         presets = yaml.safe_load((BUILTIN_CONFIGS / f"{name}.yaml").read_text())["presets"]

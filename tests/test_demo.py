@@ -49,28 +49,26 @@ def test_tiny_demo_end_to_end(tmp_path):
     assert [p.stat().st_mtime_ns for p in kept] == stamps
 
 
-def test_full_preset_configs_validate_and_three_models_run_at_tiny_size(tmp_path, monkeypatch):
+def test_full_preset_configs_validate_and_three_models_run_at_tiny_size(tmp_path):
     """The full preset (GPU) cannot run in CI; its configs must validate, and the path it takes
     (three models, one figure panel each) runs at the tiny size."""
-    from dataclasses import replace
-
-    from ctbridge import demo
     from ctbridge.config import load_config
+    from ctbridge.demo import demo_config
     from ctbridge.qc import qc_config
     from ctbridge.training.config import TrainConfig
 
-    full = demo.PRESETS["full"]
+    full = demo_config("full")
     for kind in full.models:
         cfg = load_config(TrainConfig, kind, preset=full.config_preset,
                           overrides=full.overrides)
         assert cfg.model.kind == kind and cfg.model.width == 1.0
     assert qc_config(full.qc_preset, full.qc_overrides).cohort.size == 512
-    tiny = demo.PRESETS["tiny"]
+    tiny = demo_config("tiny")
     shared = [o for o in tiny.overrides if not o.startswith("model.n_components")]  # K: GMM only
-    monkeypatch.setitem(demo.PRESETS, "tiny3", replace(tiny, models=list(full.models),
-                                                       overrides=shared))
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--preset", "tiny3"]) == 0
+    assert main(["demo", "-o", str(out), "--preset", "tiny",
+                 "--set", f"models=[{', '.join(full.models)}]",
+                 "--set", f"overrides=[{', '.join(shared)}]"]) == 0
     report = (out / "report.md").read_text()
     for name in ("CycleGAN", "UNIT", "GMM-UNIT (ours)"):
         assert f"| {name} nc→ce |" in report and f"| {name} ce→nc |" in report

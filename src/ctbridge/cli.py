@@ -174,13 +174,17 @@ def translate(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("runs/demo"),
-    preset: Annotated[str, typer.Option(help="tiny (CI), cpu-small (this CPU) or full (GPU).")
+    preset: Annotated[str, typer.Option(
+        help="Preset in configs/demo.yaml: tiny (CI), cpu-small (this CPU) or full (GPU).")
                       ] = "cpu-small",
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a demo field: key=value (repeatable), e.g. "
+                      "models='[unit, gmm_unit]'.")] = None,
 ) -> None:
     """The main job end to end: phantom, training, translation, evaluation, report."""
     from ctbridge.demo import run_demo
 
-    run_demo(out, preset)
+    run_demo(out, preset, list(set_ or []))
 
 
 def _register_commands() -> None:

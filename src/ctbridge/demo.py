@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 
 from ctbridge.config import load_config
 from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import WINDOWS, window
-from ctbridge.errors import ConfigError
 from ctbridge.evaluation.report import (
     aggregate,
     evaluate_scan,
@@ -42,45 +42,33 @@ NAMES = MODEL_TITLES
 QC_FOLDS = 6  # patient groups of the QC's cross-validated false-alarm rate
 
 
-@dataclass
-class DemoPreset:
-    """Sizes of one demo run (cohort, models, training budget)."""
+class DemoConfig(BaseModel):
+    """One demo run: cohort, held-out patients, translators and budgets (configs/demo.yaml)."""
 
-    patients: int
-    test: tuple[int, ...]  # indices of the held-out patients (the rest train)
-    size: int
-    slices: int
-    models: list[str]
-    config_preset: str | None
-    overrides: list[str] = field(default_factory=list)
-    ce_phase: str = "arterial"
-    plaques_max: int = 30
-    mode: str = "full"
-    qc_preset: str = "cpu-small"
-    qc_overrides: dict[str, Any] = field(default_factory=dict)
+    model_config = ConfigDict(extra="forbid")
 
-
-PRESETS: dict[str, DemoPreset] = {
-    # CI: seconds, proves the plumbing only
-    "tiny": DemoPreset(4, (3,), 64, 6, ["gmm_unit"], "cpu-small",
-                       ["optim.steps=4", "optim.d_warmup_steps=4", "model.n_components=4",
-                        "data.batch_size=2",
-                        "model.d_layers=2", "data.patch_size=16", "tensorboard=false",
-                        "log_every=1"], qc_preset="tiny",
-                       qc_overrides={"steps": 10, "cohort.patients": 3, "val_patients": 1}),
-    # this 2-core machine: about 12 minutes (QC: every artefact kind, 400 steps, ~3 min).
-    # 22 training patients, 11 per domain: with 3 per domain the discriminators told the domains
-    # apart by the patients' build and fat HU, and the translators changed those (measured)
-    "cpu-small": DemoPreset(24, (6, 7), 256, 24, ["gmm_unit"], "cpu-small",
-                            qc_overrides={"held_out": [], "steps": 400}),
-    # a GPU: the paper's comparison, full widths and budgets
-    # (QC at the phantom's own 512-px pixel size: a QC judges other pixel sizes less reliably)
-    "full": DemoPreset(24, tuple(range(18, 24)), 512, 64, ["cyclegan", "unit", "gmm_unit"], None,
-                       qc_preset="full", qc_overrides={"held_out": []}),
-}
+    patients: int = Field(ge=2, description="phantom patients (seed 0)")
+    test: list[int] = Field(min_length=1, description="indices of the held-out patients")
+    size: int = Field(ge=32, description="in-plane matrix of the phantom")
+    slices: int = Field(ge=2, description="axial slices of the phantom")
+    models: list[str] = Field(min_length=1, description="translators to train: gmm_unit, unit, "
+                                                        "cyclegan")
+    config_preset: str | None = Field(description="preset of each model's training config")
+    overrides: list[str] = Field(default_factory=list, description="key=value for every "
+                                                                   "training config")
+    ce_phase: str = Field("arterial", description="phantom phase of the ce domain")
+    plaques_max: int = Field(30, ge=0, description="most plaques per patient")
+    mode: Literal["full", "window"] = Field("full", description="translation mode")
+    qc_preset: str = Field("cpu-small", description="preset of configs/qc.yaml")
+    qc_overrides: dict[str, Any] = Field(default_factory=dict, description="QC config overrides")
 
 
-def _phantom(out: Path, p: DemoPreset, console: Console) -> Path:
+def demo_config(preset: str = "cpu-small", overrides: Sequence[str] = ()) -> DemoConfig:
+    """The demo run of ``preset`` in configs/demo.yaml, with ``key=value`` overrides."""
+    return load_config(DemoConfig, "demo", preset=preset, overrides=list(overrides))
+
+
+def _phantom(out: Path, p: DemoConfig, console: Console) -> Path:
     root = out / "phantom"
     meta = root / "dataset.json"
     want = {"numTraining": p.patients, "size": p.size, "slices": p.slices}
@@ -95,7 +83,7 @@ def _phantom(out: Path, p: DemoPreset, console: Console) -> Path:
     return root
 
 
-def _train(out: Path, phantom: Path, kind: str, p: DemoPreset, test: list[str],
+def _train(out: Path, phantom: Path, kind: str, p: DemoConfig, test: list[str],
            console: Console) -> tuple[Path, float]:
     console.rule(f"2. train {NAMES[kind]}")
     holdout = "[" + ", ".join(f"{n}.nii.gz" for n in test) + "]"
@@ -118,7 +106,7 @@ def _evaluate(phantom: Path, translated: Path, truth_phase: str, name: str,
                          truth.spacing, body_mask(truth.array))
 
 
-def _figure(phantom: Path, out: Path, name: str, p: DemoPreset, kinds: list[str],
+def _figure(phantom: Path, out: Path, name: str, p: DemoConfig, kinds: list[str],
             directions: list[tuple[str, str]]) -> list[Path]:
     """Paper Fig. 1/3 style: real phases and each model's translation at a plaque, zoomed."""
     plaques = read_labelmap(phantom / "plaques" / f"{name}.nii.gz")
@@ -152,7 +140,7 @@ def _figure(phantom: Path, out: Path, name: str, p: DemoPreset, kinds: list[str]
     return written
 
 
-def _quality_control(out: Path, phantom: Path, p: DemoPreset, train: list[str], test: list[str],
+def _quality_control(out: Path, phantom: Path, p: DemoConfig, train: list[str], test: list[str],
                      directions: list[tuple[str, str]], console: Console) -> dict[str, Any]:
     """Train (or reuse) the QC network on its own phantom cohort, calibrate its threshold on
     the real scans of the translators' training patients (the cohort whose synthetic slices it
@@ -196,15 +184,14 @@ def _quality_control(out: Path, phantom: Path, p: DemoPreset, train: list[str], 
             "auc": {k: v["auc"] for k, v in per_kind["per_kind"].items()}}
 
 
-def _phase(domain: str, p: DemoPreset) -> str:
+def _phase(domain: str, p: DemoConfig) -> str:
     return p.ce_phase if domain == "ce" else domain
 
 
-def run_demo(out: str | Path = "runs/demo", preset: str = "cpu-small") -> Path:
+def run_demo(out: str | Path = "runs/demo", preset: str = "cpu-small",
+             overrides: Sequence[str] = ()) -> Path:
     """Run the whole demo into ``out``; returns the path of ``report.md``."""
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown demo preset {preset!r}; choose from {sorted(PRESETS)}")
-    p = PRESETS[preset]
+    p = demo_config(preset, overrides)
     out = Path(out)
     console = Console(stderr=True)
     t_start = time.perf_counter()
@@ -244,7 +231,7 @@ def run_demo(out: str | Path = "runs/demo", preset: str = "cpu-small") -> Path:
     qc = _quality_control(out, phantom, p, train, test, directions, console)
     timings["quality control"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
-    write_json({"preset": asdict(p), "timings_s": timings, "test_patients": test,
+    write_json({"preset": p.model_dump(mode="json"), "timings_s": timings, "test_patients": test,
                 "results": {f"{k}/{d}": v for (k, d), v in results.items()}, "qc": qc},
                out / "results.json")
     report = _report(out, preset, p, meta, test, results, timings, figures, qc)
@@ -252,7 +239,7 @@ def run_demo(out: str | Path = "runs/demo", preset: str = "cpu-small") -> Path:
     return report
 
 
-def _report(out: Path, preset: str, p: DemoPreset, meta: dict[str, Any], test: list[str],
+def _report(out: Path, preset: str, p: DemoConfig, meta: dict[str, Any], test: list[str],
             results: dict[tuple[str, str], dict[str, Any]], timings: dict[str, float],
             figures: list[Path], qc: dict[str, Any]) -> Path:
     rows, targets = [], {}
