@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Row, best_time, report  # noqa: E402
 
 from ctbridge.data.body_mask import body_mask  # noqa: E402
-from ctbridge.evaluation.report import evaluate_scan  # noqa: E402
+from ctbridge.evaluation.scan_scores import evaluate_scan  # noqa: E402
 from ctbridge.phantom import LABELS, generate_patient  # noqa: E402
 
 

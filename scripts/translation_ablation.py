@@ -22,7 +22,7 @@ from typing import Any
 
 from ctbridge.config import load_config
 from ctbridge.evaluation.experiments.cohort import load_cohort
-from ctbridge.evaluation.report import aggregate
+from ctbridge.evaluation.scan_scores import aggregate
 from ctbridge.evaluation.targets import TargetRow, check_targets, targets_table
 from ctbridge.evaluation.validation import score_scan_against_truth, score_translator
 from ctbridge.training.config import TrainConfig

@@ -47,13 +47,10 @@ def evaluate_command(
     """Score translations against the true phase: image and fine-structure metrics, report."""
     from ctbridge.data.body_mask import body_mask
     from ctbridge.evaluation.cases import load_case, load_label_ids, nifti_files
+    from ctbridge.evaluation.panels import save_panel, save_plaque_crops
     from ctbridge.evaluation.plaque_metrics import PlaqueRules
-    from ctbridge.evaluation.report import (
-        evaluate_scan,
-        save_panel,
-        save_plaque_crops,
-        write_report,
-    )
+    from ctbridge.evaluation.report import write_report
+    from ctbridge.evaluation.scan_scores import evaluate_scan
 
     ids = load_label_ids(labels, label_ids)
     rules = PlaqueRules(margin_hu=margin_hu, min_area_mm2=min_area_mm2)

@@ -22,13 +22,9 @@ from rich.console import Console
 from ctbridge.config import load_config
 from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import WINDOWS, window
-from ctbridge.evaluation.report import (
-    aggregate,
-    evaluate_scan,
-    summary_table,
-    write_json,
-    write_text,
-)
+from ctbridge.evaluation.outputs import write_json, write_text
+from ctbridge.evaluation.scan_scores import aggregate, evaluate_scan
+from ctbridge.evaluation.tables import summary_table
 from ctbridge.evaluation.targets import check_targets, targets_table
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_labelmap, read_scan, write_scan

@@ -58,7 +58,7 @@ def psnr_hu(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray,
 
     Returns ``math.inf`` when the volumes agree exactly inside the mask (MSE 0); it is not
     capped, so a perfect translation is visible as such. The report writes it as JSON ``null``
-    and leaves it out of means (see :mod:`ctbridge.evaluation.report`). NaN for an empty mask.
+    and leaves it out of means (see :mod:`ctbridge.evaluation.scan_scores`). NaN for an empty mask.
     """
     m = _check(pred, truth, mask)
     if not m.any():

@@ -34,7 +34,7 @@ from ctbridge.evaluation.experiments.plaque import PlaqueExperiment
 from ctbridge.evaluation.experiments.runner import run_fold
 from ctbridge.evaluation.experiments.store import VolumeStore
 from ctbridge.evaluation.experiments.synthetic import translate_cohort
-from ctbridge.evaluation.report import write_json, write_text
+from ctbridge.evaluation.outputs import write_json, write_text
 from ctbridge.evaluation.validation import score_translator
 from ctbridge.plotting import plt, save_figure
 from ctbridge.training.config import TrainConfig

@@ -3,7 +3,7 @@
 A translator is only worth using if its output is closer to the true other phase than the
 input is, changes the enhancing structures, leaves the rest alone and keeps plaques. These are
 the acceptance targets of ctbridge's translators (issue 14), checked on the aggregate metrics
-(mean over held-out scans) of :func:`ctbridge.evaluation.report.evaluate_scan`:
+(mean over held-out scans) of :func:`ctbridge.evaluation.scan_scores.evaluate_scan`:
 
 1. body MAE <= ``mae_ratio`` x the MAE of the untranslated input (each direction);
 2. eroded lumen median within ``lumen_to_contrast_hu`` of the truth when translating into a
@@ -84,7 +84,7 @@ def check_targets(aggregate: Mapping[str, Any], identity: Mapping[str, Any], *,
     """The targets of one translation direction.
 
     Args:
-        aggregate: :func:`~ctbridge.evaluation.report.aggregate` of the translated scans.
+        aggregate: :func:`~ctbridge.evaluation.scan_scores.aggregate` of the translated scans.
         identity: the same for the untranslated inputs scored against the same truth.
         target_domain: the domain translated into; ``"nc"`` selects the non-contrast limits.
         limits: the limits; defaults when None.

@@ -24,7 +24,7 @@ import torch
 from ctbridge.data.body_mask import body_mask
 from ctbridge.evaluation.experiments.cohort import Cohort
 from ctbridge.evaluation.experiments.synthetic import translate_cohort
-from ctbridge.evaluation.report import aggregate, evaluate_scan
+from ctbridge.evaluation.scan_scores import aggregate, evaluate_scan
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_labelmap, read_scan
 
