@@ -14,7 +14,8 @@ from ctbridge.errors import DataError
 from ctbridge.inference.translator import Translator
 from ctbridge.io import write_scan
 from ctbridge.training.config import TrainConfig
-from ctbridge.training.trainer import Trainer, learning_rate_factor
+from ctbridge.training.schedule import learning_rate_factor
+from ctbridge.training.trainer import Trainer
 from tests.conftest import make_scan
 
 TINY = ["device=cpu", "model.width=0.125", "model.n_res_blocks=1", "data.batch_size=2",

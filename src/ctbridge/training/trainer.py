@@ -33,18 +33,11 @@ from ctbridge.training import checkpoint as ckpt
 from ctbridge.training import distributed as dist_utils
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.figures import component_map_figure, loss_curves, translation_grid
+from ctbridge.training.schedule import learning_rate_factor, log_to_file
 
 log = logging.getLogger("ctbridge.train")
 STATS_FILE = "stats.json"
 PROGRESS_KEYS = ("d/total", "g/total", "g/recon", "g/cycle_recon", "g/cycle")
-
-
-def learning_rate_factor(step: int, total: int, decay_start: float) -> float:
-    """1 until ``decay_start * total``, then linearly down to 0 at ``total``."""
-    start = int(decay_start * total)
-    if step < start or total <= start:
-        return 1.0
-    return max(0.0, 1.0 - (step - start) / (total - start))
 
 
 def intensity_stats(volumes: Mapping[str, list[TrainingVolume]], scaler: IntensityScaler
@@ -105,12 +98,7 @@ class Trainer:
     def _setup_logging(self) -> None:
         if not self.ctx.is_main:
             return
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(self.out_dir / "train.log")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        log.handlers = [handler]
-        log.setLevel(logging.INFO)
-        log.propagate = False
+        log_to_file(log, self.out_dir / "train.log", "%(asctime)s %(levelname)s %(message)s")
 
     def _load_data(self) -> None:
         cfg = self.config
