@@ -13,11 +13,11 @@ a slice-level split would test on training anatomy.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctbridge.datasets.cases import read_json
 from ctbridge.datasets.splits import make_folds
 from ctbridge.errors import DataError
 
@@ -90,10 +90,7 @@ def load_cohort(root: str | Path, *, ce_phase: str = "arterial", patients: int |
     meta_path = root / "dataset.json"
     if not meta_path.is_file():
         raise DataError(f"{root}: no dataset.json (expected a phantom folder: ctbridge phantom)")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{meta_path}: not valid JSON ({exc})") from None
+    meta = read_json(meta_path)
     labels = meta.get("labels")
     if not isinstance(labels, dict) or not labels:
         raise DataError(f"{meta_path}: no \"labels\" mapping of names to ids")
