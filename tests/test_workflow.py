@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from ctbridge.cli import main
 from ctbridge.datasets.nnunet import integrity_problems
@@ -20,20 +21,25 @@ from ctbridge.io import read_labelmap, read_scan
 from tests.training.test_trainer import TINY
 
 
-def test_dicom_export_to_nnunet_dataset_with_synthetic_phase(tmp_path):
+@pytest.mark.parametrize("patients, size, steps", [
+    pytest.param(4, 160, 2, id="small"),  # CI
+    pytest.param(8, 256, 200, id="large", marks=pytest.mark.slow),  # clinical-like pixels
+])
+def test_dicom_export_to_nnunet_dataset_with_synthetic_phase(tmp_path, patients, size, steps):
     export, data, run = tmp_path / "export", tmp_path / "data", tmp_path / "runs" / "gmm"
-    assert main(["phantom", "-o", str(export), "--format", "dicom-study", "--patients", "4",
-                 "--size", "160", "--slices", "22", "--phases", "nc,arterial"]) == 0
+    assert main(["phantom", "-o", str(export), "--format", "dicom-study", "--patients",
+                 str(patients), "--size", str(size), "--slices", "22",
+                 "--phases", "nc,arterial"]) == 0
     assert main(["prepare", "-i", str(export), "-o", str(data)]) == 0
     assert sorted(p.name for p in (data / "nc").iterdir()) == \
-        [f"CTB{1000 + i}_s002.nii.gz" for i in range(4)]
+        [f"CTB{1000 + i}_s002.nii.gz" for i in range(patients)]
 
-    sets = [f"--set={s}" for s in (*TINY, "optim.steps=2", "optim.d_warmup_steps=0",
+    sets = [f"--set={s}" for s in (*TINY, f"optim.steps={steps}", "optim.d_warmup_steps=0",
                                    "model.n_components=2", "device=cpu")]
     assert main(["train", "--config", "gmm_unit", "--data", str(data), "--out", str(run),
                  *sets]) == 0
     log = (run / "train.log").read_text()
-    assert "4 patient(s) have scans in several domains" in log
+    assert f"{patients} patient(s) have scans in several domains" in log
 
     syn = tmp_path / "runs" / "syn_ce"
     assert main(["translate", "-i", str(data / "nc"), "-o", str(syn), "--model", str(run),
