@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from ctbridge.evaluation.experiments.store import VolumeStore
 
 from ctbridge.config import load_config
 from ctbridge.data.intensity import IntensityScaler
@@ -15,6 +14,7 @@ from ctbridge.evaluation.experiments.cohort import load_cohort
 from ctbridge.evaluation.experiments.config import PancreasConfig, PlaqueConfig
 from ctbridge.evaluation.experiments.pancreas import PancreasExperiment, grid_shape, run_pancreas
 from ctbridge.evaluation.experiments.plaque import PlaqueExperiment, run_plaque
+from ctbridge.evaluation.experiments.store import VolumeStore
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan
 from tests.conftest import RejectSlices
