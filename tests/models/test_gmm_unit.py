@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import pytest
 import torch
 
-from ctbridge.models import build_model
+from ctbridge.models import ModelConfig, build_model
 from ctbridge.models.gmm_unit import GMMUNIT
 from tests.models.conftest import tiny_config
 
@@ -88,3 +89,40 @@ def test_translated_kl_weight_can_follow_design():
     light = model.generator_losses(batch)
     expected = (100.0 - 0.1) * heavy["cycle_kl"] * 2  # 2 domains, sum over sources
     torch.testing.assert_close(heavy["total"] - light["total"], expected, rtol=1e-4, atol=1e-3)
+
+
+def test_discriminator_noise_fades_with_training_progress():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(width=0.125, n_components=3, d_noise_hu=100.0))
+    x = torch.randn(4, 1, 32, 32)
+    model.train()
+    noisy = [model.judge("ce", x) for _ in range(2)]
+    assert not torch.allclose(noisy[0], noisy[1])  # a fresh field every call
+    clean = model.discriminators["ce"](x)
+    model.progress = 0.9  # a tenth of the noise left: scores closer to the clean ones
+    late = model.judge("ce", x)
+    assert (late - clean).abs().mean() < (noisy[0] - clean).abs().mean()
+    model.progress = 1.0
+    assert torch.equal(model.judge("ce", x), clean)
+    model.progress = 0.0
+    model.eval()  # never outside training
+    assert torch.equal(model.judge("ce", x), clean)
+
+
+def test_discriminator_noise_is_smooth_and_sized_in_hu():
+    from ctbridge.data.intensity import IntensityScaler
+    from ctbridge.models.discriminator import smooth_noise
+    torch.manual_seed(0)
+    field = smooth_noise(torch.zeros(256, 1, 32, 32), sigma_px=4.0)
+    assert abs(float(field.std()) - 1.0) < 0.1
+    neighbours = torch.corrcoef(torch.stack([field[..., :-1].flatten(),
+                                             field[..., 1:].flatten()]))[0, 1]
+    assert neighbours > 0.9  # organ-scale, not pixel noise
+    slope = IntensityScaler().soft_tissue_slope
+    scaler = IntensityScaler()
+    assert abs(float(scaler.to_hu(scaler.to_model(torch.tensor(40.0)) + 100 * slope)) - 140) < 1e-3
+
+
+def test_cyclegan_refuses_discriminator_noise():
+    with pytest.raises(ValueError, match="d_noise_hu"):
+        ModelConfig(kind="cyclegan", d_noise_hu=50.0)

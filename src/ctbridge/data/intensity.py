@@ -54,6 +54,12 @@ class IntensityScaler:
         """Network range -> HU (exact inverse of :meth:`to_model`)."""
         return _piecewise_linear(values, self.knots_model, self.knots_hu)
 
+    @property
+    def soft_tissue_slope(self) -> float:
+        """Model units per HU at 40 HU (soft tissue): converts HU differences there."""
+        lo, hi = self.to_model(np.array([0.0, 80.0]))
+        return float(hi - lo) / 80.0
+
     def to_dict(self) -> dict[str, list[float]]:
         return {"knots_hu": list(self.knots_hu), "knots_model": list(self.knots_model)}
 

@@ -21,8 +21,10 @@ from collections.abc import Iterator, Mapping
 import torch
 from torch import nn
 
+from ctbridge.data.intensity import IntensityScaler
 from ctbridge.models import losses as L
 from ctbridge.models.config import ModelConfig
+from ctbridge.models.discriminator import smooth_noise
 
 
 @contextlib.contextmanager
@@ -58,6 +60,7 @@ class TranslationModel(nn.Module):
         super().__init__()
         self.config = config
         self.domains: list[str] = list(config.domains)
+        self.progress = 0.0  # share of training done, set by the trainer every step
 
     # ----------------------------------------------------------------------------- helpers
     def domain_index(self, name: str) -> int:
@@ -85,6 +88,22 @@ class TranslationModel(nn.Module):
             if x.ndim != 4 or x.shape[-1] % m or x.shape[-2] % m:
                 raise ValueError(f"batch[{d!r}] has shape {tuple(x.shape)}; expected "
                                  f"(B, C, H, W) with H and W divisible by {m}")
+
+    def judge(self, domain: str, x: torch.Tensor) -> torch.Tensor:
+        """D_domain's scores (B, 1, h', w') for ``x``, a real or translated patch of ``domain``.
+
+        In training with ``config.d_noise_hu`` the discriminator sees ``x`` plus smooth random
+        intensity fields (:func:`~ctbridge.models.discriminator.smooth_noise`) whose size fades
+        with :attr:`progress`: instance noise at organ scale, so that the score varies smoothly
+        between the HU of one phase and the other (docs/method.md, Discriminators).
+        """
+        discriminators = self.discriminators
+        assert isinstance(discriminators, nn.ModuleDict)
+        c = self.config
+        if c.d_noise_hu and self.training and self.progress < 1:
+            std = c.d_noise_hu * IntensityScaler().soft_tissue_slope * (1 - self.progress)
+            x = x + std * smooth_noise(x, c.d_noise_px)
+        return discriminators[domain](x)
 
     def check_input(self, x: torch.Tensor) -> None:
         """``x`` is (B, C, H, W) with H, W divisible by ``2 ** downsampling``."""
@@ -122,16 +141,14 @@ class TranslationModel(nn.Module):
         """
         self.check_batch(batch)
         mode = self.config.gan_mode
-        discriminators = self.discriminators
-        assert isinstance(discriminators, nn.ModuleDict)
         total = batch[self.domains[0]].new_zeros(())
         hits = total.clone()
         n_src = len(self.domains) - 1
         for dst in self.domains:
-            real = discriminators[dst](batch[dst])  # (B, 1, h', w')
+            real = self.judge(dst, batch[dst])  # (B, 1, h', w')
             for src in self.domains:
                 if src != dst:
-                    other = discriminators[dst](batch[src])
+                    other = self.judge(dst, batch[src])
                     total = total + L.gan_discriminator_loss(real, other, mode) / n_src
                     hits = hits + (real.mean(dim=(1, 2, 3)) > other.mean(dim=(1, 2, 3))
                                    ).float().mean().detach() / (n_src * len(self.domains))

@@ -88,6 +88,12 @@ class ModelConfig(BaseModel):
         "32x32 inputs for d_layers <= 3"))
 
     # ---------------------------------------------------------------- UNIT / GMM-UNIT losses
+    d_noise_hu: float = Field(0.0, ge=0, description=(
+        "(GMM-)UNIT: standard deviation (HU) of smooth random intensity fields (correlated "
+        "over d_noise_px) added to every discriminator input, fading linearly from this value "
+        "at step 0 to 0 at the last step (instance noise at organ scale, docs/method.md); "
+        "0 = off"))
+    d_noise_px: float = Field(4.0, gt=0, description="correlation length of d_noise_hu (pixels)")
     gan_mode: Literal["lsgan", "bce"] = Field(
         "lsgan", description="adversarial loss: least squares (default) or log-loss")
     lambda0: float = Field(10.0, ge=0, description="GAN weight (UNIT lambda0)")
@@ -125,6 +131,8 @@ class ModelConfig(BaseModel):
                                  "n_components=1 for a learnable Gaussian")
             self.n_components = 1
             self.fixed_prior = True
+        if self.d_noise_hu and self.kind == "cyclegan":
+            raise ValueError("d_noise_hu is for (GMM-)UNIT; CycleGAN keeps its paper's losses")
         if self.init == "identity" and not (self.residual_stages and self.shortcut == "shuffle"):
             raise ValueError("init 'identity' needs residual_stages=true and shortcut='shuffle'")
         if self.fixed_prior and self.n_components != 1:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ctbridge.models.blocks import ConvNormAct, NormKind, scaled
@@ -63,3 +64,22 @@ def domain_discriminators(domains: Sequence[str], in_channels: int, *, width: fl
     """One :class:`PatchDiscriminator` D_i per domain, keyed by domain name."""
     return nn.ModuleDict({d: PatchDiscriminator(in_channels, width=width, n_layers=n_layers,
                                                 norm=norm) for d in domains})
+
+
+def smooth_noise(like: torch.Tensor, sigma_px: float) -> torch.Tensor:
+    """Zero-mean Gaussian random fields of unit standard deviation, shaped like ``like``
+    (B, C, H, W), correlated over ``sigma_px`` pixels (white noise blurred by a Gaussian).
+
+    Added to a discriminator's inputs it shifts whole structures up or down by a random amount,
+    i.e. instance noise (Sonderby et al. 2017) at the scale of organs rather than of pixels.
+    """
+    radius = int(3 * sigma_px + 0.5)
+    t = torch.arange(-radius, radius + 1, dtype=like.dtype, device=like.device)
+    kernel = torch.exp(-0.5 * (t / sigma_px) ** 2)
+    kernel = kernel / kernel.square().sum().sqrt()  # unit std after both passes
+    b, c, h, w = like.shape
+    white = torch.randn(b * c, 1, h + 2 * radius, w + 2 * radius, dtype=like.dtype,
+                        device=like.device)
+    field = F.conv2d(white, kernel.view(1, 1, -1, 1))  # (B*C, 1, h, w + 2r)
+    field = F.conv2d(field, kernel.view(1, 1, 1, -1))  # (B*C, 1, h, w)
+    return field.view(b, c, h, w)

@@ -130,14 +130,14 @@ class GMMUNIT(TranslationModel):
         score_fake = total.clone()
         n_src = len(self.domains) - 1
         for dst in self.domains:
-            real = self.discriminators[dst](batch[dst])  # (B, 1, h', w')
+            real = self.judge(dst, batch[dst])  # (B, 1, h', w')
             score_real = score_real + real.mean().detach() / len(self.domains)
             for src in self.domains:
                 if src == dst:
                     continue
                 with torch.no_grad():
                     fake_img = self.decode(z[src], dst)  # (B, 1, H, W)
-                fake = self.discriminators[dst](fake_img)  # (B, 1, h', w')
+                fake = self.judge(dst, fake_img)  # (B, 1, h', w')
                 loss = L.gan_discriminator_loss(real, fake, c.gan_mode) / n_src
                 total = total + c.lambda0 * loss
                 gan = gan + loss.detach() / len(self.domains)
@@ -167,7 +167,7 @@ class GMMUNIT(TranslationModel):
                 parts["recon"] = parts["recon"] + recon.detach() / n
             for src, dst in self.pairs():
                 x_fake = self.decode(z[src], dst)  # x_src->dst, (B, 1, H, W)
-                scores = self.discriminators[dst](x_fake)  # (B, 1, h', w')
+                scores = self.judge(dst, x_fake)  # (B, 1, h', w')
                 post_back = self.encode(x_fake, dst)  # q_dst(z | x_src->dst)
                 kl_back = self.latent.kl(post_back)
                 x_cycle = self.decode(self.latent.sample(post_back), src)  # x_src->dst->src

@@ -158,6 +158,7 @@ class Trainer:
         batch = {d: x.to(self.device, memory_format=self.memory_format, non_blocking=True)
                  for d, x in self.sampler.batch(step).items()}
         self.model.train()
+        self.model.progress = step / self.config.optim.steps
         with self._autocast():
             d_losses = self.model.discriminator_losses(batch)
         self._optimise("d", d_losses)
