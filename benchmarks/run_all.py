@@ -32,6 +32,7 @@ def main() -> None:
                      "--repeats", "1" if not args.quick else "3"],
         "translate": ["bench_translate.py", "--device", args.device, "--widths", widths,
                       "--measure-slices", "2" if args.device == "cpu" else "100"],
+        "translate-memory": ["bench_translate_memory.py", "--device", args.device],
         "evaluate": ["bench_evaluate.py"],
         "cli": ["bench_cli.py"],
         "prepare": ["bench_prepare.py"],

@@ -191,8 +191,12 @@ class GMMUNIT(TranslationModel):
         ``source == target`` gives the reconstruction."""
         self.check_input(x)
         self.domain_index(target)
-        post = self.encode(x, source)  # means (B, K, C, h, w)
-        z = self.latent.sample(post, stochastic=sample)  # (B, C, h, w)
+        if sample:
+            post = self.encode(x, source)  # means (B, K, C, h, w)
+            z = self.latent.sample(post, stochastic=True)  # (B, C, h, w)
+        else:  # one component at a time: never all K means of a whole-slice batch at once
+            h = self.encoder(x, source)  # (B, 512*width, H / 2**n_down, W / 2**n_down)
+            z = self.latent.most_responsible_mean(h, self.domain_index(source))
         return self.decode(z, target)  # (B, 1, H, W)
 
     @torch.no_grad()

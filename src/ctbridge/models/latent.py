@@ -46,6 +46,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -196,6 +197,35 @@ class MixtureLatent(nn.Module):
         """
         component, _ = self.draw_components(post, stochastic=stochastic)
         return self.select(post, component, noise=stochastic)
+
+    def most_responsible_mean(self, features: torch.Tensor, domain_index: int) -> torch.Tensor:
+        """The most responsible component's mean at every location, (B, C, h, w), from shared
+        encoder features (B, in_channels, h, w): ``sample(posterior(...), stochastic=False)``.
+
+        Works one component at a time and keeps the best so far, so it holds two (B, C, h, w)
+        maps instead of the posterior's K of them: for K = 25 and a batch of 512x512 slices
+        that is the difference between gigabytes and megabytes. Translation uses it.
+        """
+        k, c = self.n_components, self.latent_dim
+        var = (2.0 * self.prior_log_sigma).exp() + self.posterior_log_var[domain_index].exp()
+        log_norm = (var.log() + math.log(2 * math.pi)).sum(dim=1)  # (K,)
+        log_pi = torch.log_softmax(self.prior_logits, dim=0)  # (K,)
+        weight = self.heads.weight.view(k, c, *self.heads.weight.shape[1:])  # (K, C, in, 1, 1)
+        bias = self.heads.bias.view(k, c)
+        best_score: torch.Tensor | None = None
+        best = features.new_zeros(())
+        for j in range(k):
+            mean = F.conv2d(features, weight[j], bias[j])  # (B, C, h, w)
+            quad = ((mean.float() - self.prior_mu[j][None, :, None, None])
+                    * var[j].rsqrt()[None, :, None, None]).pow(2).sum(dim=1)  # (B, h, w)
+            score = log_pi[j] - 0.5 * (quad + log_norm[j])  # log pi_k N(m_k | mu_k, var_k)
+            if best_score is None:
+                best_score, best = score, mean
+            else:  # strictly better: ties keep the first component, as argmax does
+                better = score > best_score
+                best_score = torch.where(better, score, best_score)
+                best = torch.where(better[:, None], mean, best)
+        return best
 
     # ----------------------------------------------------------------------------- statistics
     @torch.no_grad()
