@@ -86,14 +86,14 @@ class ModelConfig(BaseModel):
     d_layers: int = Field(3, ge=1, le=5, description=(
         "stride-2 layers of the PatchGAN discriminator (3 = the 70x70 PatchGAN); works on "
         "32x32 inputs for d_layers <= 3"))
-
-    # ---------------------------------------------------------------- UNIT / GMM-UNIT losses
     d_noise_hu: float = Field(0.0, ge=0, description=(
         "(GMM-)UNIT: standard deviation (HU) of smooth random intensity fields (correlated "
         "over d_noise_px) added to every discriminator input, fading linearly from this value "
         "at step 0 to 0 at the last step (instance noise at organ scale, docs/method.md); "
         "0 = off"))
     d_noise_px: float = Field(4.0, gt=0, description="correlation length of d_noise_hu (pixels)")
+
+    # ---------------------------------------------------------------- UNIT / GMM-UNIT losses
     gan_mode: Literal["lsgan", "bce"] = Field(
         "lsgan", description="adversarial loss: least squares (default) or log-loss")
     lambda0: float = Field(10.0, ge=0, description="GAN weight (UNIT lambda0)")
