@@ -26,6 +26,9 @@ from ctbridge.models import losses as L
 from ctbridge.models.config import ModelConfig
 from ctbridge.models.discriminator import smooth_noise
 
+MODEL_UNITS_PER_HU = IntensityScaler().soft_tissue_slope
+"""Converts ``d_noise_hu`` to the model range (soft tissue, where the phases differ)."""
+
 
 @contextlib.contextmanager
 def frozen(module: nn.Module) -> Iterator[None]:
@@ -101,7 +104,7 @@ class TranslationModel(nn.Module):
         assert isinstance(discriminators, nn.ModuleDict)
         c = self.config
         if c.d_noise_hu and self.training and self.progress < 1:
-            std = c.d_noise_hu * IntensityScaler().soft_tissue_slope * (1 - self.progress)
+            std = c.d_noise_hu * MODEL_UNITS_PER_HU * (1 - self.progress)
             x = x + std * smooth_noise(x, c.d_noise_px)
         return discriminators[domain](x)
 

@@ -212,19 +212,20 @@ class MixtureLatent(nn.Module):
         log_pi = torch.log_softmax(self.prior_logits, dim=0)  # (K,)
         weight = self.heads.weight.view(k, c, *self.heads.weight.shape[1:])  # (K, C, in, 1, 1)
         bias = self.heads.bias.view(k, c)
-        best_score: torch.Tensor | None = None
-        best = features.new_zeros(())
-        for j in range(k):
-            mean = F.conv2d(features, weight[j], bias[j])  # (B, C, h, w)
+
+        def scored(j: int) -> tuple[torch.Tensor, torch.Tensor]:
+            """Component j's mean (B, C, h, w) and log pi_j N(mean | mu_j, var_j) (B, h, w)."""
+            mean = F.conv2d(features, weight[j], bias[j])
             quad = ((mean.float() - self.prior_mu[j][None, :, None, None])
-                    * var[j].rsqrt()[None, :, None, None]).pow(2).sum(dim=1)  # (B, h, w)
-            score = log_pi[j] - 0.5 * (quad + log_norm[j])  # log pi_k N(m_k | mu_k, var_k)
-            if best_score is None:
-                best_score, best = score, mean
-            else:  # strictly better: ties keep the first component, as argmax does
-                better = score > best_score
-                best_score = torch.where(better, score, best_score)
-                best = torch.where(better[:, None], mean, best)
+                    * var[j].rsqrt()[None, :, None, None]).pow(2).sum(dim=1)
+            return mean, log_pi[j] - 0.5 * (quad + log_norm[j])
+
+        best, best_score = scored(0)
+        for j in range(1, k):
+            mean, score = scored(j)
+            better = score > best_score  # strictly: ties keep the first component, as argmax
+            best_score = torch.where(better, score, best_score)
+            best = torch.where(better[:, None], mean, best)
         return best
 
     # ----------------------------------------------------------------------------- statistics
