@@ -3,7 +3,7 @@ training and with the threshold calibrated on real slices of the demo cohort
 (README "Quality control").
 
     python scripts/qc_calibration.py --data runs/demo/phantom --out runs/qc_seeds \
-        [--seeds 0,1,2] [--test patient_006,patient_007] [--folds 6]
+        [--seeds 0,1,2] [--test patient_006,patient_007] [--folds 6] [--set cohort.patients=24]
 
 Each seed trains the demo's QC (`cpu-small`, every artefact kind, 400 steps) on its own phantom
 cohort (reused when its folder exists) and scores every real slice of the demo cohort (both
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ctbridge.config import parse_overrides
 from ctbridge.io import read_scan
 from ctbridge.qc import QualityControl, qc_config
 from ctbridge.qc.metrics import cross_validated_false_alarms, keep_threshold
@@ -36,6 +37,8 @@ def main() -> None:
     p.add_argument("--test", default="patient_006,patient_007")
     p.add_argument("--ce-phase", default="arterial")
     p.add_argument("--folds", type=int, default=6)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="QC config override on top of the demo's (e.g. cohort.patients=24)")
     args = p.parse_args()
     phases = ("nc", args.ce_phase)
     meta = json.loads((args.data / "dataset.json").read_text())
@@ -50,8 +53,9 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         folder = args.out / f"seed{seed}"
         if not (folder / "qc.json").is_file():
+            extra = parse_overrides(args.set)
             train_qc(qc_config("cpu-small", {"held_out": [], "steps": 400, "seed": seed,
-                                             "progress": False}), folder)
+                                             "progress": False, **extra}), folder)
         qc = QualityControl.load(folder)
         keep = 1.0 - qc.expected_false_alarms
         scores = {n: np.concatenate([qc.score_slices(v) for v in volumes([n])]) for n in names}

@@ -109,6 +109,20 @@ def test_discriminator_noise_fades_with_training_progress():
     assert torch.equal(model.judge("ce", x), clean)
 
 
+def test_discriminator_noise_can_keep_a_floor_to_the_end():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(width=0.125, n_components=3, d_noise_hu=100.0,
+                                    d_noise_final_hu=50.0))
+    x = torch.zeros(64, 1, 32, 32)
+    model.train()
+    clean = model.discriminators["nc"](x)
+    model.progress = 1.0  # the last step still sees noise, about half as strong
+    late = (model.judge("nc", x) - clean).abs().mean()
+    model.progress = 0.0
+    early = (model.judge("nc", x) - clean).abs().mean()
+    assert 0 < late < early
+
+
 def test_discriminator_noise_is_smooth_and_sized_in_hu():
     from ctbridge.data.intensity import IntensityScaler
     from ctbridge.models.discriminator import smooth_noise
@@ -126,3 +140,27 @@ def test_discriminator_noise_is_smooth_and_sized_in_hu():
 def test_cyclegan_refuses_discriminator_noise():
     with pytest.raises(ValueError, match="d_noise_hu"):
         ModelConfig(kind="cyclegan", d_noise_hu=50.0)
+
+
+def test_intensity_distribution_loss_is_opt_in_and_weighted():
+    torch.manual_seed(0)
+    batch = {"nc": torch.randn(2, 1, 32, 32) * 0.2, "ce": torch.randn(2, 1, 32, 32) * 0.2 + 0.3}
+    totals = {}
+    for weight in (0.0, 10.0):
+        torch.manual_seed(1)
+        model = build_model(ModelConfig(width=0.125, n_components=3, lambda_histogram=weight))
+        torch.manual_seed(2)  # the same latent draws for both weights
+        totals[weight] = model.generator_losses(batch)
+    assert "histogram" not in totals[0.0]
+    hist = totals[10.0]["histogram"]
+    assert float(hist) > 0.05  # identity start: the 0.3 offset between the domains shows
+    # the two ordered pairs add 10 * their own distances; 'histogram' logs their mean
+    torch.testing.assert_close(totals[10.0]["total"] - totals[0.0]["total"], 10.0 * hist * 2,
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_cyclegan_refuses_the_intensity_distribution_loss():
+    with pytest.raises(ValueError, match="lambda_histogram"):
+        ModelConfig(kind="cyclegan", lambda_histogram=10.0)
+    with pytest.raises(ValueError, match="histogram_window_hu"):
+        ModelConfig(histogram_window_hu=(400.0, -100.0))

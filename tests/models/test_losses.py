@@ -54,3 +54,24 @@ def test_cyclegan_terms():
     x, y = torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2)
     assert float(L.cyclegan_cycle_loss(x, y, lambda_cycle=10)) == 10.0
     assert float(L.identity_loss(x, y, lambda_identity=0.5, lambda_cycle=10)) == 5.0
+
+
+def test_intensity_distribution_loss_compares_sorted_values_not_pixels():
+    torch.manual_seed(0)
+    real = torch.rand(3, 1, 8, 8) * 0.8 - 0.4
+    shuffled = real.flatten(1)[:, torch.randperm(64)].view_as(real)
+    assert float(L.intensity_distribution_loss(shuffled, real, low=-0.5, high=0.5)) < 1e-7
+    shifted = L.intensity_distribution_loss(real + 0.05, real, low=-1.0, high=1.0)
+    assert abs(float(shifted) - 0.05) < 1e-6  # a uniform shift costs exactly its size
+
+
+def test_intensity_distribution_loss_leaves_values_outside_its_window_alone():
+    real = torch.zeros(1, 1, 4, 4)
+    fake = torch.zeros(1, 1, 4, 4)
+    fake[0, 0, 0, 0] = 2.0  # calcium/bone-bright: above the window
+    fake[0, 0, 1, 1] = 0.3  # a brightened lumen pixel: inside it
+    fake.requires_grad_(True)
+    loss = L.intensity_distribution_loss(fake, real, low=-0.5, high=0.5)
+    loss.backward()
+    assert fake.grad[0, 0, 0, 0] == 0  # the bright spot is not pulled down
+    assert fake.grad[0, 0, 1, 1] > 0  # the lumen is (gradient descent darkens it)

@@ -91,6 +91,9 @@ class ModelConfig(BaseModel):
         "over d_noise_px) added to every discriminator input, fading linearly from this value "
         "at step 0 to 0 at the last step (instance noise at organ scale, docs/method.md); "
         "0 = off"))
+    d_noise_final_hu: float = Field(0.0, ge=0, description=(
+        "standard deviation (HU) that d_noise_hu fades to at the last step (linear in between); "
+        "0 = fade out completely"))
     d_noise_px: float = Field(4.0, gt=0, description="correlation length of d_noise_hu (pixels)")
 
     # ---------------------------------------------------------------- UNIT / GMM-UNIT losses
@@ -104,6 +107,16 @@ class ModelConfig(BaseModel):
     lambda_cycle_kl_translated: float | None = Field(None, ge=0, description=(
         "weight of KL(q_j(z | x_i->j) || p) in the cycle loss; null = lambda3 as UNIT eq. 7-8 "
         "(DESIGN.md §2 writes lambda4 there; set 100 to follow it literally)"))
+    lambda_histogram: float = Field(0.0, ge=0, description=(
+        "(GMM-)UNIT: weight of the intensity-distribution loss between each translated patch "
+        "and the real target patch at the same location (sorted HU within histogram_window_hu, "
+        "docs/method.md); 0 = off, as in the paper"))
+    histogram_window_hu: tuple[float, float] = Field((-150.0, 450.0), description=(
+        "HU range the intensity-distribution loss compares (calcium and bone above it are left "
+        "out)"))
+    histogram_pool_px: int = Field(1, ge=1, description=(
+        "the intensity-distribution loss compares means of cells this many pixels wide "
+        "(1 = single pixels)"))
 
     # ---------------------------------------------------------------- CycleGAN
     n_res_blocks: int = Field(9, ge=0, description="CycleGAN ResNet generator blocks (9 = 256px)")
@@ -131,6 +144,12 @@ class ModelConfig(BaseModel):
                                  "n_components=1 for a learnable Gaussian")
             self.n_components = 1
             self.fixed_prior = True
+        if self.lambda_histogram and self.kind == "cyclegan":
+            raise ValueError("lambda_histogram is for (GMM-)UNIT; CycleGAN keeps its paper's "
+                             "losses")
+        lo, hi = self.histogram_window_hu
+        if not lo < hi:
+            raise ValueError(f"histogram_window_hu must be (low, high), got {lo, hi}")
         if self.d_noise_hu and self.kind == "cyclegan":
             raise ValueError("d_noise_hu is for (GMM-)UNIT; CycleGAN keeps its paper's losses")
         if self.init == "identity" and not (self.residual_stages and self.shortcut == "shuffle"):

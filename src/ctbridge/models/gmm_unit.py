@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 from torch import nn
 
+from ctbridge.data.intensity import IntensityScaler
 from ctbridge.models import losses as L
 from ctbridge.models.base import TranslationModel, frozen
 from ctbridge.models.blocks import eye_, identity_init, init_weights
@@ -159,6 +161,10 @@ class GMMUNIT(TranslationModel):
 
         total = x[self.domains[0]].new_zeros(())
         parts = {k: total.clone() for k in ("kl", "recon", "gan", "cycle_kl", "cycle_recon")}
+        if c.lambda_histogram:
+            parts["histogram"] = total.clone()
+            hist_lo, hist_hi = (float(IntensityScaler().to_model(np.float64(v)))
+                                for v in c.histogram_window_hu)
         with frozen(self.discriminators):
             for d in self.domains:
                 recon = L.reconstruction_loss(x[d], self.decode(z[d], d))
@@ -176,6 +182,11 @@ class GMMUNIT(TranslationModel):
                         + L.cycle_loss(kl[src], kl_back, cyc, lambda3=c.lambda3,
                                        lambda4=c.lambda4,
                                        lambda_kl_translated=c.lambda_cycle_kl_translated))
+                if c.lambda_histogram:
+                    hist = L.intensity_distribution_loss(
+                        x_fake, x[dst], low=hist_lo, high=hist_hi, pool=c.histogram_pool_px)
+                    pair = pair + c.lambda_histogram * hist
+                    parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
                 total = total + pair / n_tgt
                 gan = L.gan_generator_loss(scores.detach(), c.gan_mode)  # unweighted, logged
                 parts["gan"] = parts["gan"] + gan / (n * n_tgt)

@@ -86,6 +86,25 @@ def cycle_loss(kl_source: torch.Tensor, kl_translated: torch.Tensor, recon: torc
     return lambda3 * kl_source + lam_t * kl_translated + lambda4 * recon
 
 
+def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, *, low: float,
+                                high: float, pool: int = 1) -> torch.Tensor:
+    """Mean over patches of the 1-D Wasserstein-1 distance between the intensities of a
+    translated patch and a real target-domain patch, both clamped to [low, high].
+
+    An unpaired loss (the two patches come from different patients at the same location): the
+    sorted pixel values of each patch are compared, not the pixels. Clamping keeps calcium and
+    bone (above ``high``) and air (below ``low``) out of it; the real patch is a constant.
+    ``pool`` > 1 compares means of ``pool`` x ``pool`` cells (taken after clamping), so single
+    noisy pixels are not pushed up or down alone.
+    """
+    f, r = fake.clamp(low, high), real.detach().clamp(low, high)
+    if pool > 1:
+        f, r = F.avg_pool2d(f, pool), F.avg_pool2d(r, pool)
+    f = f.flatten(1).sort(dim=1).values
+    r = r.flatten(1).sort(dim=1).values
+    return (f - r).abs().mean()
+
+
 def cyclegan_cycle_loss(x: torch.Tensor, x_cycle: torch.Tensor, *,
                         lambda_cycle: float) -> torch.Tensor:
     """lambda_cycle * ||F(G(x)) - x||_1.  (CycleGAN eq. 2)"""
