@@ -9,6 +9,8 @@ score them against their true other phase, and check the targets of
     python scripts/translation_ablation.py --data PHANTOM --out runs/ablation --name baseline \
         --config configs/gmm_unit.yaml --preset cpu-small [--set model.n_down=1 ...]
     python scripts/translation_ablation.py --out runs/ablation --table
+    python scripts/translation_ablation.py --data PHANTOM --out runs/ablation --name baseline \
+        --rescore [same --config/--set]   # score a finished run again (a metric was added)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ SUMMARY = {  # column -> key path in an aggregate
     "lumen shift": ("tissue", "lumen", "shift_hu"),
     "fat shift": ("tissue", "fat", "shift_hu"),
     "texture": ("tissue", "texture", "ratio"),
+    "lumen texture": ("tissue", "lumen_texture", "ratio"),
     "peak err": ("plaques", "peak_rel_error_median"),
     "recall": ("plaques", "recall_pred"),
     ">=130": ("plaques", "calcified_pred"),
@@ -55,15 +58,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         *args.set, "data.holdout=[" + ", ".join(holdout) + "]",
         f"data.phase_of={{ce: {args.ce_phase}}}"])
     run_dir = Path(args.out) / args.name
+    jsonl = Path(args.out) / "ablation.jsonl"
+    earlier = [json.loads(line) for line in jsonl.read_text().splitlines()
+               if line.strip()] if jsonl.is_file() else []
     t0 = time.perf_counter()
-    curve = []
-    stops = range(args.curve, cfg.optim.steps, args.curve) if args.curve else []
-    for until in [*stops, cfg.optim.steps]:
-        Trainer(cfg, args.data, run_dir, resume=True, progress=not args.quiet).run(until=until)
-        if until < cfg.optim.steps:
-            curve.append({"step": until, **quick_scores(run_dir, cohort, holdout)})
-            print(json.dumps(curve[-1]), flush=True)
-    seconds = time.perf_counter() - t0
+    curve: list[dict[str, Any]] = []
+    if args.rescore:  # score the finished run again (new metrics); keep its timing and curve
+        mine = [r for r in earlier if r["name"] == args.name]
+        if not mine or not (run_dir / "checkpoints").is_dir():
+            raise SystemExit(f"--rescore: no finished run {args.name!r} in {args.out}")
+        seconds, curve = mine[-1]["train_seconds"], mine[-1]["curve"]
+    else:
+        stops = range(args.curve, cfg.optim.steps, args.curve) if args.curve else []
+        for until in [*stops, cfg.optim.steps]:
+            Trainer(cfg, args.data, run_dir, resume=True, progress=not args.quiet).run(
+                until=until)
+            if until < cfg.optim.steps:
+                curve.append({"step": until, **quick_scores(run_dir, cohort, holdout)})
+                print(json.dumps(curve[-1]), flush=True)
+        seconds = time.perf_counter() - t0
     row: dict[str, Any] = {"name": args.name, "config": str(args.config), "preset": args.preset,
                            "test": holdout,
                            "set": args.set, "data": str(args.data), "steps": cfg.optim.steps,
@@ -80,8 +93,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "identity": {k: _get(ident, path) for k, path in SUMMARY.items()},
             "targets": [vars(t) for t in targets],
             "met": sum(t.passed for t in targets), "of": len(targets)}
-    with (Path(args.out) / "ablation.jsonl").open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    if args.rescore:  # the row replaces the earlier one, in place
+        rows = [row if r["name"] == args.name else r for r in earlier]
+        jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    else:
+        with jsonl.open("a") as f:
+            f.write(json.dumps(row) + "\n")
     return row
 
 
@@ -155,6 +172,8 @@ def main() -> None:
     p.add_argument("--curve", type=int, default=0,
                    help="also score quickly every N steps (trains in segments, resuming)")
     p.add_argument("--table", action="store_true", help="print the table of all runs and exit")
+    p.add_argument("--rescore", action="store_true", help="score the finished run --name again "
+                   "(after a metric was added) without training; replaces its row")
     args = p.parse_args()
     if not args.table:
         if args.data is None or args.name is None:

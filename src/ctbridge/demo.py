@@ -258,7 +258,9 @@ def _report(out: Path, preset: str, p: DemoConfig, meta: dict[str, Any], test: l
         *summary_table(rows), "",
         "MAE/SSIM inside the body; lumen and fat shift: median HU of translation minus truth "
         "in the eroded aorta/iliac lumen (plaques left out) and fat; liver std / truth: "
-        "texture inside the eroded liver (stripes, checkerboards raise it); 'plaque recall': "
+        "texture inside the eroded liver (stripes, checkerboards raise it); lumen std / truth: "
+        "the same inside the eroded lumen (a lumen changed only in part, e.g. a dotted grid, "
+        "raises it); 'plaque recall': "
         "plaques whose peak in the translation is >= 130 HU and >= 50 HU above the adjacent "
         "lumen; 'recall in truth': the same rule on the real target phase (its ceiling); peak "
         "rel. error: median over plaques of |peak pred - peak truth| / peak truth; 'false "

@@ -70,3 +70,18 @@ def test_missing_regions_give_nan_and_shapes_are_checked():
     assert math.isnan(out["fat"]["shift_hu"]) and math.isnan(out["texture"]["ratio"])
     with pytest.raises(ValueError, match="shapes differ"):
         tissue_metrics(truth[:1], truth, labels, plaques, IDS)
+
+
+def test_a_dotted_lumen_has_the_right_median_but_not_the_right_texture():
+    truth, labels, plaques = _scene()
+    pred = truth.copy()
+    lumen = labels == IDS["aorta"]
+    yy, xx = np.mgrid[:40, :60]
+    dots = ((yy % 4 == 0) & (xx % 4 == 0))[None]  # one pixel in 16 darkened by 300 HU
+    pred[lumen & dots] -= 300.0
+    out = tissue_metrics(pred, truth, labels, plaques, IDS)
+    assert abs(out["lumen"]["shift_hu"]) < 5.0  # the median barely notices
+    # std of 10 HU noise plus a 1/16 share of -300 HU dots: sqrt(100 + 300^2 * 15/256)
+    expected = math.sqrt(100 + 300**2 * 15 / 256) / 10
+    assert out["lumen_texture"]["ratio"] == pytest.approx(expected, rel=0.15)
+    assert tissue_metrics(truth, truth, labels, plaques, IDS)["lumen_texture"]["ratio"] == 1.0

@@ -60,18 +60,31 @@ def test_intensity_distribution_loss_compares_sorted_values_not_pixels():
     torch.manual_seed(0)
     real = torch.rand(3, 1, 8, 8) * 0.8 - 0.4
     shuffled = real.flatten(1)[:, torch.randperm(64)].view_as(real)
-    assert float(L.intensity_distribution_loss(shuffled, real, low=-0.5, high=0.5)) < 1e-7
-    shifted = L.intensity_distribution_loss(real + 0.05, real, low=-1.0, high=1.0)
+    kw = dict(low=-0.5, high=0.5, levels=64)
+    assert float(L.intensity_distribution_loss(shuffled, real, real, **kw)) < 1e-7
+    shifted = L.intensity_distribution_loss(real + 0.05, real, real, **kw)
     assert abs(float(shifted) - 0.05) < 1e-6  # a uniform shift costs exactly its size
 
 
-def test_intensity_distribution_loss_leaves_values_outside_its_window_alone():
+def test_intensity_distribution_loss_chooses_pixels_by_the_source():
+    source = torch.zeros(1, 1, 4, 4)
+    source[0, 0, 0, 0] = 2.0  # calcium in the source: out of the comparison
     real = torch.zeros(1, 1, 4, 4)
-    fake = torch.zeros(1, 1, 4, 4)
-    fake[0, 0, 0, 0] = 2.0  # calcium/bone-bright: above the window
-    fake[0, 0, 1, 1] = 0.3  # a brightened lumen pixel: inside it
+    fake = source.clone()
+    fake[0, 0, 1, 1] = -0.9  # a lumen pixel darkened below the range: still compared
     fake.requires_grad_(True)
-    loss = L.intensity_distribution_loss(fake, real, low=-0.5, high=0.5)
+    loss = L.intensity_distribution_loss(fake, real, source, low=-0.5, high=0.5, levels=15,
+                                         min_pixels=4)
     loss.backward()
-    assert fake.grad[0, 0, 0, 0] == 0  # the bright spot is not pulled down
-    assert fake.grad[0, 0, 1, 1] > 0  # the lumen is (gradient descent darkens it)
+    assert fake.grad[0, 0, 0, 0] == 0  # the plaque is not pulled down
+    assert fake.grad[0, 0, 1, 1] < 0  # the dark dot is pulled back up
+    assert float(loss.detach()) > 0
+
+
+def test_intensity_distribution_loss_skips_patches_with_too_few_pixels():
+    source = torch.full((2, 1, 4, 4), 2.0)  # all bone: nothing to compare in patch 0
+    source[1] = 0.0
+    real = torch.zeros(2, 1, 4, 4)
+    fake = torch.full((2, 1, 4, 4), 0.1)
+    loss = L.intensity_distribution_loss(fake, real, source, low=-0.5, high=0.5, min_pixels=4)
+    assert abs(float(loss) - 0.1) < 1e-6  # the mean over the one patch that counts

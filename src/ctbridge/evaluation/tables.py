@@ -16,6 +16,7 @@ COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("lumen shift (HU)", ("tissue", "lumen", "shift_hu"), ".1f"),
     ("fat shift (HU)", ("tissue", "fat", "shift_hu"), ".1f"),
     ("liver std / truth", ("tissue", "texture", "ratio"), ".2f"),
+    ("lumen std / truth", ("tissue", "lumen_texture", "ratio"), ".2f"),
     ("plaques", ("plaques", "plaques"), "d"),
     ("recall pred", ("plaques", "recall_pred"), ".3f"),
     ("recall truth", ("plaques", "recall_truth"), ".3f"),
@@ -67,6 +68,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("lumen shift (HU)", ("tissue", "lumen", "shift_hu"), ".0f"),
     ("fat shift (HU)", ("tissue", "fat", "shift_hu"), ".1f"),
     ("liver std / truth", ("tissue", "texture", "ratio"), ".2f"),
+    ("lumen std / truth", ("tissue", "lumen_texture", "ratio"), ".2f"),
     ("plaque recall", ("plaques", "recall_pred"), ".2f"),
     ("recall in truth", ("plaques", "recall_truth"), ".2f"),
     ("peak rel. error", ("plaques", "peak_rel_error_median"), ".2f"),
@@ -101,7 +103,9 @@ def markdown_report(result: Mapping[str, Any]) -> str:
         "slice, 11 px Gaussian window). Lumen (aorta + iliac, 2 px from any plaque left out) "
         "and fat shifts: median HU of translation minus truth inside the labels eroded by 2 px; "
         "liver std / truth: standard deviation inside the eroded liver, translation over truth "
-        "(stripes and checkerboards raise it). Peak rel. error: median over plaques of "
+        "(stripes and checkerboards raise it); lumen std / truth: the same in the eroded "
+        "lumen (a lumen darkened or brightened only in part, e.g. a dotted grid, raises it). "
+        "Peak rel. error: median over plaques of "
         "|peak pred - peak truth| / peak truth; plaques >= 130 HU: share whose peak still "
         "reaches calcium. A plaque is *kept* when its peak HU (searched within "
         f"{rules['search_px']} px) is >= {rules['threshold_hu']:g} HU and exceeds the median of "

@@ -12,6 +12,9 @@ edges does not count:
 * **liver texture**: the standard deviation inside the eroded liver, divided by the true
   scan's. Stripes, checkerboards and blocky textures raise it; over-smoothing lowers it below
   1 (noise removed), which is harmless for a segmenter and is not penalised by the target.
+* **lumen texture**: the same ratio inside the eroded lumen. A translator can move the lumen's
+  median by darkening or brightening only part of its pixels (a dotted grid at the latent
+  period was seen); the median shift then looks right and this ratio does not.
 
 Medians, not means, so a few outliers (a missed plaque voxel) do not move them.
 
@@ -84,8 +87,8 @@ def tissue_metrics(pred_hu: np.ndarray, true_hu: np.ndarray, labels: np.ndarray,
         erosion_px: in-plane erosion of every region.
 
     Returns:
-        ``{"lumen": median_shift, "fat": median_shift, "texture": texture}`` (see
-        :func:`median_shift`, :func:`texture`).
+        ``{"lumen": median_shift, "fat": median_shift, "texture": texture,
+        "lumen_texture": texture}`` (see :func:`median_shift`, :func:`texture`).
     """
     if not pred_hu.shape == true_hu.shape == labels.shape == plaques.shape:
         raise ValueError(f"shapes differ: pred {pred_hu.shape}, truth {true_hu.shape}, "
@@ -98,4 +101,5 @@ def tissue_metrics(pred_hu: np.ndarray, true_hu: np.ndarray, labels: np.ndarray,
         "lumen": median_shift(pred_hu, true_hu, lumen & ~near_plaque),
         "fat": median_shift(pred_hu, true_hu, fat),
         "texture": texture(pred_hu, true_hu, organ),
+        "lumen_texture": texture(pred_hu, true_hu, lumen & ~near_plaque),
     }

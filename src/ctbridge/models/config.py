@@ -112,11 +112,8 @@ class ModelConfig(BaseModel):
         "and the real target patch at the same location (sorted HU within histogram_window_hu, "
         "docs/method.md); 0 = off, as in the paper"))
     histogram_window_hu: tuple[float, float] = Field((-150.0, 450.0), description=(
-        "HU range the intensity-distribution loss compares (calcium and bone above it are left "
-        "out)"))
-    histogram_pool_px: int = Field(1, ge=1, description=(
-        "the intensity-distribution loss compares means of cells this many pixels wide "
-        "(1 = single pixels)"))
+        "HU range of the pixels the intensity-distribution loss compares, chosen by the source "
+        "pixel for a translation (calcium and bone above it, air below it are left out)"))
 
     # ---------------------------------------------------------------- CycleGAN
     n_res_blocks: int = Field(9, ge=0, description="CycleGAN ResNet generator blocks (9 = 256px)")

@@ -183,8 +183,8 @@ class GMMUNIT(TranslationModel):
                                        lambda4=c.lambda4,
                                        lambda_kl_translated=c.lambda_cycle_kl_translated))
                 if c.lambda_histogram:
-                    hist = L.intensity_distribution_loss(
-                        x_fake, x[dst], low=hist_lo, high=hist_hi, pool=c.histogram_pool_px)
+                    hist = L.intensity_distribution_loss(x_fake, x[dst], x[src],
+                                                         low=hist_lo, high=hist_hi)
                     pair = pair + c.lambda_histogram * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
                 total = total + pair / n_tgt

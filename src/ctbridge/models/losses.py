@@ -86,23 +86,40 @@ def cycle_loss(kl_source: torch.Tensor, kl_translated: torch.Tensor, recon: torc
     return lambda3 * kl_source + lam_t * kl_translated + lambda4 * recon
 
 
-def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, *, low: float,
-                                high: float, pool: int = 1) -> torch.Tensor:
+def _masked_quantiles(x: torch.Tensor, mask: torch.Tensor, levels: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(values of each row of ``x`` (B, N) at ``levels`` (Q,) in [0, 1], among the row's
+    ``mask``-ed entries; the count of those entries (B,))."""
+    n = mask.sum(dim=1)  # (B,)
+    ranked = torch.where(mask, x, torch.full_like(x, 1e4)).sort(dim=1)  # left out: last
+    index = (levels[None] * (n[:, None] - 1).clamp(min=0)).round().long()  # (B, Q)
+    return ranked.values.gather(1, index), n
+
+
+def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: torch.Tensor, *,
+                                low: float, high: float, levels: int = 64,
+                                min_pixels: int = 16) -> torch.Tensor:
     """Mean over patches of the 1-D Wasserstein-1 distance between the intensities of a
-    translated patch and a real target-domain patch, both clamped to [low, high].
+    translated patch and a real target-domain patch, each (B, 1, H, W).
 
     An unpaired loss (the two patches come from different patients at the same location): the
-    sorted pixel values of each patch are compared, not the pixels. Clamping keeps calcium and
-    bone (above ``high``) and air (below ``low``) out of it; the real patch is a constant.
-    ``pool`` > 1 compares means of ``pool`` x ``pool`` cells (taken after clamping), so single
-    noisy pixels are not pushed up or down alone.
+    two intensity distributions are compared at ``levels`` quantiles, not pixel by pixel. Which
+    pixels take part is decided before translation: those of the translation whose *source*
+    pixel lies in [low, high], those of the real patch that lie there themselves. So calcium,
+    bone (above ``high``) and air (below ``low``) are left out, and a translated pixel cannot
+    leave the comparison by being pushed out of the range (a first version clamped the
+    translation instead, and the generator darkened part of a contrast lumen to below the range:
+    a dotted lumen with the right median). Patches with fewer than ``min_pixels`` such pixels
+    on either side do not count; the real patch is a constant.
     """
-    f, r = fake.clamp(low, high), real.detach().clamp(low, high)
-    if pool > 1:
-        f, r = F.avg_pool2d(f, pool), F.avg_pool2d(r, pool)
-    f = f.flatten(1).sort(dim=1).values
-    r = r.flatten(1).sort(dim=1).values
-    return (f - r).abs().mean()
+    f, r = fake.flatten(1), real.detach().flatten(1)
+    src = source.detach().flatten(1)
+    q = torch.linspace(0.0, 1.0, levels, device=fake.device, dtype=fake.dtype)
+    fq, nf = _masked_quantiles(f, (src >= low) & (src <= high), q)
+    rq, nr = _masked_quantiles(r, (r >= low) & (r <= high), q)
+    keep = (nf >= min_pixels) & (nr >= min_pixels)  # (B,)
+    per_patch = torch.where(keep, (fq - rq).abs().mean(dim=1), torch.zeros_like(fq[:, 0]))
+    return per_patch.sum() / keep.sum().clamp(min=1).to(fake.dtype)
 
 
 def cyclegan_cycle_loss(x: torch.Tensor, x_cycle: torch.Tensor, *,
