@@ -103,11 +103,9 @@ class TranslationModel(nn.Module):
         discriminators = self.discriminators
         assert isinstance(discriminators, nn.ModuleDict)
         c = self.config
-        if c.d_noise_hu and self.training:
-            p = min(self.progress, 1.0)
-            hu = c.d_noise_hu * (1 - p) + c.d_noise_final_hu * p
-            if hu > 0:
-                x = x + hu * MODEL_UNITS_PER_HU * smooth_noise(x, c.d_noise_px)
+        if c.d_noise_hu and self.training and self.progress < 1:
+            std = c.d_noise_hu * MODEL_UNITS_PER_HU * (1 - self.progress)
+            x = x + std * smooth_noise(x, c.d_noise_px)
         return discriminators[domain](x)
 
     def check_input(self, x: torch.Tensor) -> None:

@@ -91,9 +91,6 @@ class ModelConfig(BaseModel):
         "over d_noise_px) added to every discriminator input, fading linearly from this value "
         "at step 0 to 0 at the last step (instance noise at organ scale, docs/method.md); "
         "0 = off"))
-    d_noise_final_hu: float = Field(0.0, ge=0, description=(
-        "standard deviation (HU) that d_noise_hu fades to at the last step (linear in between); "
-        "0 = fade out completely"))
     d_noise_px: float = Field(4.0, gt=0, description="correlation length of d_noise_hu (pixels)")
 
     # ---------------------------------------------------------------- UNIT / GMM-UNIT losses

@@ -52,6 +52,9 @@ class GMMUNIT(TranslationModel):
         super().__init__(config)
         c = config
         self.downsampling = c.n_down
+        # the HU window of the opt-in intensity-distribution loss, in model units
+        self.phase_window = tuple(float(IntensityScaler().to_model(np.float64(v)))
+                                  for v in c.histogram_window_hu)
         net = dict(width=c.width, n_down=c.n_down, shared_layers=c.shared_layers,
                    norm=c.generator_norm, act="lrelu", residual=c.residual_stages,
                    shortcut=c.shortcut)
@@ -159,12 +162,11 @@ class GMMUNIT(TranslationModel):
         kl = {d: self.latent.kl(post[d]) for d in self.domains}  # scalars
         self.latent.update_usage([best for _, best in drawn.values()])
 
+        lo, hi = self.phase_window
         total = x[self.domains[0]].new_zeros(())
         parts = {k: total.clone() for k in ("kl", "recon", "gan", "cycle_kl", "cycle_recon")}
         if c.lambda_histogram:
             parts["histogram"] = total.clone()
-            hist_lo, hist_hi = (float(IntensityScaler().to_model(np.float64(v)))
-                                for v in c.histogram_window_hu)
         with frozen(self.discriminators):
             for d in self.domains:
                 recon = L.reconstruction_loss(x[d], self.decode(z[d], d))
@@ -184,7 +186,7 @@ class GMMUNIT(TranslationModel):
                                        lambda_kl_translated=c.lambda_cycle_kl_translated))
                 if c.lambda_histogram:
                     hist = L.intensity_distribution_loss(x_fake, x[dst], x[src],
-                                                         low=hist_lo, high=hist_hi)
+                                                         low=lo, high=hi)
                     pair = pair + c.lambda_histogram * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
                 total = total + pair / n_tgt
