@@ -88,3 +88,19 @@ def test_intensity_distribution_loss_skips_patches_with_too_few_pixels():
     fake = torch.full((2, 1, 4, 4), 0.1)
     loss = L.intensity_distribution_loss(fake, real, source, low=-0.5, high=0.5, min_pixels=4)
     assert abs(float(loss) - 0.1) < 1e-6  # the mean over the one patch that counts
+
+
+def test_intensity_distribution_loss_by_source_rank_fixes_where_values_go():
+    source = torch.linspace(-0.3, 0.3, 16).view(1, 1, 4, 4)
+    real = (source + 0.2).flip(-1)  # another patient: same values, other places
+    kw = dict(low=-0.5, high=0.5, min_pixels=4)
+    right = source + 0.2  # a monotone change of the source
+    wrong = right.flatten()[torch.randperm(16, generator=torch.Generator().manual_seed(0))]
+    wrong = wrong.view_as(source)  # the right values, at the wrong pixels
+    for by_rank in (False, True):
+        assert float(L.intensity_distribution_loss(right, real, source, **kw,
+                                                   by_source_rank=by_rank)) < 1e-6
+    # the distributions agree, so only the rank version sees the misplaced values
+    assert float(L.intensity_distribution_loss(wrong, real, source, **kw)) < 1e-6
+    assert float(L.intensity_distribution_loss(wrong, real, source, **kw,
+                                               by_source_rank=True)) > 0.05

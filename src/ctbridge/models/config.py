@@ -108,6 +108,9 @@ class ModelConfig(BaseModel):
         "(GMM-)UNIT: weight of the intensity-distribution loss between each translated patch "
         "and the real target patch at the same location (sorted HU within histogram_window_hu, "
         "docs/method.md); 0 = off, as in the paper"))
+    histogram_by_source_rank: bool = Field(False, description=(
+        "intensity-distribution loss: pull each translated pixel to the real patch's value at "
+        "its source pixel's rank, instead of comparing quantiles (docs/method.md)"))
     histogram_window_hu: tuple[float, float] = Field((-150.0, 450.0), description=(
         "HU range of the pixels the intensity-distribution loss compares, chosen by the source "
         "pixel for a translation (calcium and bone above it, air below it are left out)"))

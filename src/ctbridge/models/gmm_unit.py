@@ -185,8 +185,9 @@ class GMMUNIT(TranslationModel):
                                        lambda4=c.lambda4,
                                        lambda_kl_translated=c.lambda_cycle_kl_translated))
                 if c.lambda_histogram:
-                    hist = L.intensity_distribution_loss(x_fake, x[dst], x[src],
-                                                         low=lo, high=hi)
+                    hist = L.intensity_distribution_loss(
+                        x_fake, x[dst], x[src], low=lo, high=hi,
+                        by_source_rank=c.histogram_by_source_rank)
                     pair = pair + c.lambda_histogram * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
                 total = total + pair / n_tgt

@@ -98,7 +98,8 @@ def _masked_quantiles(x: torch.Tensor, mask: torch.Tensor, levels: torch.Tensor
 
 def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: torch.Tensor, *,
                                 low: float, high: float, levels: int = 64,
-                                min_pixels: int = 16) -> torch.Tensor:
+                                min_pixels: int = 16, by_source_rank: bool = False
+                                ) -> torch.Tensor:
     """Mean over patches of the 1-D Wasserstein-1 distance between the intensities of a
     translated patch and a real target-domain patch, each (B, 1, H, W).
 
@@ -111,14 +112,32 @@ def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: 
     translation instead, and the generator darkened part of a contrast lumen to below the range:
     a dotted lumen with the right median). Patches with fewer than ``min_pixels`` such pixels
     on either side do not count; the real patch is a constant.
+
+    ``by_source_rank``: instead of comparing the two distributions, each translated pixel is
+    pulled to the real patch's value at the rank its *source* pixel holds (histogram
+    specification as a target), so the change is a monotone function of the source HU and a
+    structure cannot be changed only in part.
     """
     f, r = fake.flatten(1), real.detach().flatten(1)
     src = source.detach().flatten(1)
-    q = torch.linspace(0.0, 1.0, levels, device=fake.device, dtype=fake.dtype)
-    fq, nf = _masked_quantiles(f, (src >= low) & (src <= high), q)
-    rq, nr = _masked_quantiles(r, (r >= low) & (r <= high), q)
+    mask_f, mask_r = (src >= low) & (src <= high), (r >= low) & (r <= high)
+    if by_source_rank:
+        nf, nr = mask_f.sum(dim=1), mask_r.sum(dim=1)
+        order = torch.where(mask_f, src, torch.full_like(src, 1e4)).argsort(dim=1)
+        rank = torch.empty_like(order).scatter_(
+            1, order, torch.arange(src.shape[1], device=src.device).expand_as(order))
+        level = rank.to(f.dtype) / (nf[:, None] - 1).clamp(min=1).to(f.dtype)  # (B, N)
+        ranked_real = torch.where(mask_r, r, torch.full_like(r, 1e4)).sort(dim=1).values
+        index = (level.clamp(max=1.0) * (nr[:, None] - 1).clamp(min=0)).round().long()
+        target = ranked_real.gather(1, index)  # the real value at the source pixel's rank
+        error = ((f - target).abs() * mask_f).sum(dim=1) / nf.clamp(min=1).to(f.dtype)
+    else:
+        q = torch.linspace(0.0, 1.0, levels, device=fake.device, dtype=fake.dtype)
+        fq, nf = _masked_quantiles(f, mask_f, q)
+        rq, nr = _masked_quantiles(r, mask_r, q)
+        error = (fq - rq).abs().mean(dim=1)
     keep = (nf >= min_pixels) & (nr >= min_pixels)  # (B,)
-    per_patch = torch.where(keep, (fq - rq).abs().mean(dim=1), torch.zeros_like(fq[:, 0]))
+    per_patch = torch.where(keep, error, torch.zeros_like(error))
     return per_patch.sum() / keep.sum().clamp(min=1).to(fake.dtype)
 
 
