@@ -86,14 +86,18 @@ def cycle_loss(kl_source: torch.Tensor, kl_translated: torch.Tensor, recon: torc
     return lambda3 * kl_source + lam_t * kl_translated + lambda4 * recon
 
 
+_LEFT_OUT = 1e4  # model range value that sorts after every pixel a loss compares
+
+
 def _masked_quantiles(x: torch.Tensor, mask: torch.Tensor, levels: torch.Tensor
                       ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(values of each row of ``x`` (B, N) at ``levels`` (Q,) in [0, 1], among the row's
-    ``mask``-ed entries; the count of those entries (B,))."""
+    """(values of each row of ``x`` (B, N) at ``levels`` in [0, 1] -- (Q,) for every row or
+    (B, Q) per row -- among the row's ``mask``-ed entries; the count of those entries (B,))."""
     n = mask.sum(dim=1)  # (B,)
-    ranked = torch.where(mask, x, torch.full_like(x, 1e4)).sort(dim=1)  # left out: last
-    index = (levels[None] * (n[:, None] - 1).clamp(min=0)).round().long()  # (B, Q)
-    return ranked.values.gather(1, index), n
+    ranked = torch.where(mask, x, torch.full_like(x, _LEFT_OUT)).sort(dim=1).values
+    per_row = levels if levels.dim() == 2 else levels[None]
+    index = (per_row * (n[:, None] - 1).clamp(min=0)).round().long()  # (B, Q)
+    return ranked.gather(1, index), n
 
 
 def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: torch.Tensor, *,
@@ -122,14 +126,12 @@ def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: 
     src = source.detach().flatten(1)
     mask_f, mask_r = (src >= low) & (src <= high), (r >= low) & (r <= high)
     if by_source_rank:
-        nf, nr = mask_f.sum(dim=1), mask_r.sum(dim=1)
-        order = torch.where(mask_f, src, torch.full_like(src, 1e4)).argsort(dim=1)
+        nf = mask_f.sum(dim=1)
+        order = torch.where(mask_f, src, torch.full_like(src, _LEFT_OUT)).argsort(dim=1)
         rank = torch.empty_like(order).scatter_(
             1, order, torch.arange(src.shape[1], device=src.device).expand_as(order))
-        level = rank.to(f.dtype) / (nf[:, None] - 1).clamp(min=1).to(f.dtype)  # (B, N)
-        ranked_real = torch.where(mask_r, r, torch.full_like(r, 1e4)).sort(dim=1).values
-        index = (level.clamp(max=1.0) * (nr[:, None] - 1).clamp(min=0)).round().long()
-        target = ranked_real.gather(1, index)  # the real value at the source pixel's rank
+        level = (rank.to(f.dtype) / (nf[:, None] - 1).clamp(min=1)).clamp(max=1.0)  # (B, N)
+        target, nr = _masked_quantiles(r, mask_r, level)  # real value at the source's rank
         error = ((f - target).abs() * mask_f).sum(dim=1) / nf.clamp(min=1).to(f.dtype)
     else:
         q = torch.linspace(0.0, 1.0, levels, device=fake.device, dtype=fake.dtype)
