@@ -1,0 +1,89 @@
+"""Would a QC score taken relative to the source slice lose the patient effect? (README
+"Quality control".)
+
+    python scripts/qc_relative_scores.py --data PHANTOM --qc runs/qc_seeds24 [--seeds 0,1,2]
+
+A translated slice always has a real source: the same patient's slice in the other phase. This
+scores every real slice of both phases of a paired phantom cohort with the QCs trained by
+``scripts/qc_calibration.py`` (folders ``seedN``), and treats each real slice as if it were a
+translation of its other-phase twin. Rules compared, all on the score's logit, each with a margin
+that keeps 95% of the training patients' slices (all but ``--test``):
+
+* ``none``: the slice's own score (what ctbridge does today);
+* ``pair``: minus the twin slice's score;
+* ``pair3``: minus the mean score of the twin and its two neighbours;
+* ``median``: minus the median score of the twin volume.
+
+Printed per rule: false alarms on the held-out patients, and cross-validated over the cohort
+(6 groups, each judged by a margin from the other patients) with the range over the groups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from ctbridge.io import read_scan
+from ctbridge.qc import QualityControl
+
+REFERENCES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "none": lambda twin: np.zeros_like(twin),
+    "pair": lambda twin: twin,
+    "pair3": lambda twin: uniform_filter1d(twin, 3, mode="nearest"),
+    "median": lambda twin: np.full_like(twin, np.median(twin)),
+}
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def rates(relative: dict[str, np.ndarray], test: list[str], folds: int = 6
+          ) -> tuple[float, list[float]]:
+    """(false alarms on ``test`` with a margin from the others, per-fold cross-validated)."""
+    names = sorted(relative)
+    margin = np.quantile(np.concatenate([relative[n] for n in names if n not in test]), 0.95)
+    held_out = float(np.mean(np.concatenate([relative[n] for n in test]) > margin))
+    per_fold = []
+    for group in np.array_split(np.array(names), folds):
+        rest = np.concatenate([relative[n] for n in names if n not in group])
+        judged = np.concatenate([relative[n] for n in group])
+        per_fold.append(float(np.mean(judged > np.quantile(rest, 0.95))))
+    return held_out, per_fold
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, required=True, help="a paired phantom cohort")
+    p.add_argument("--qc", type=Path, required=True, help="folder of seedN QC models")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--test", default="patient_006,patient_007")
+    p.add_argument("--phases", default="nc,arterial")
+    args = p.parse_args()
+    phases = args.phases.split(",")
+    twin_of = {phases[0]: phases[1], phases[1]: phases[0]}
+    test = args.test.split(",")
+    names = [e["name"] for e in json.loads((args.data / "dataset.json").read_text())["patients"]]
+    volumes = {(ph, n): read_scan(args.data / ph / f"{n}.nii.gz").array
+               for ph in phases for n in names}
+    print("| QC seed | rule | false alarms, held-out | cross-validated (range) |")
+    print("| --- | --- | --- | --- |")
+    for seed in args.seeds.split(","):
+        qc = QualityControl.load(args.qc / f"seed{seed}")
+        score = {k: logit(qc.score_slices(v)) for k, v in volumes.items()}
+        for rule, reference in REFERENCES.items():
+            relative = {n: np.concatenate([score[(ph, n)] - reference(score[(twin_of[ph], n)])
+                                           for ph in phases]) for n in names}
+            held_out, per_fold = rates(relative, test)
+            print(f"| {seed} | {rule} | {held_out:.1%} | {np.mean(per_fold):.1%} "
+                  f"({min(per_fold):.0%}-{max(per_fold):.0%}) |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
