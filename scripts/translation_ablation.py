@@ -103,8 +103,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def quick_scores(run_dir: Path, cohort: Any, patients: list[str]) -> dict[str, float]:
-    """Lumen and fat shift and body MAE on every 4th slice of the held-out patients, both
-    directions: a cheap progress reading between training segments."""
+    """Lumen and fat shift, body MAE and lumen texture on every 4th slice of the held-out
+    patients, both directions: a cheap progress reading between training segments."""
     import numpy as np
 
     from ctbridge.data.body_mask import body_mask
@@ -127,11 +127,12 @@ def quick_scores(run_dir: Path, cohort: Any, patients: list[str]) -> dict[str, f
             plaques = read_labelmap(cohort.plaques_path(p))[sub]
             t = tissue_metrics(pred, truth, labels, plaques, cohort.label_ids)
             rows.append((t["lumen"]["shift_hu"], t["fat"]["shift_hu"],
-                         mae_hu(pred, truth, body_mask(truth))))
-        lumen, fat, mae = np.mean(rows, axis=0)
+                         mae_hu(pred, truth, body_mask(truth)), t["lumen_texture"]["ratio"]))
+        lumen, fat, mae, lumen_texture = np.mean(rows, axis=0)
         out.update({f"{src}2{dst}/lumen": round(float(lumen), 1),
                     f"{src}2{dst}/fat": round(float(fat), 1),
-                    f"{src}2{dst}/mae": round(float(mae), 1)})
+                    f"{src}2{dst}/mae": round(float(mae), 1),
+                    f"{src}2{dst}/lumen_texture": round(float(lumen_texture), 2)})
     return out
 
 
