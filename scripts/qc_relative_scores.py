@@ -14,10 +14,11 @@ that keeps 95% of the training patients' slices (all but ``--test``):
 * ``pair3``: minus the mean score of the twin and its two neighbours;
 * ``median``: minus the median score of the twin volume.
 
-Printed per rule: false alarms on the held-out patients, cross-validated over the cohort
-(6 groups, each judged by a margin from the other patients) with the range over the groups,
-and the share of the held-out slices caught when each carries an artefact of each kind at
-``--strength`` (the artefacted slice judged against its clean twin, as a translation would be).
+Printed per rule: false alarms on the held-out patients, cross-validated over the cohort (6
+groups as in ``qc_calibration.py``, each judged by a margin from the other patients) with the
+range over the groups, and the share of the held-out slices caught when each carries an
+artefact of each kind at ``--strength`` (the artefacted slice judged against its clean twin,
+as a translation would be).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from ctbridge.data.body_mask import body_mask
 from ctbridge.io import read_scan
 from ctbridge.qc import QualityControl
 from ctbridge.qc.artefacts import KINDS, apply_artefact
+from ctbridge.qc.metrics import cross_validated_false_alarms, keep_threshold
+
+KEEP = 0.95
 
 REFERENCES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "none": lambda twin: np.zeros_like(twin),
@@ -46,20 +50,6 @@ REFERENCES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
-
-
-def rates(relative: dict[str, np.ndarray], test: list[str], folds: int = 6
-          ) -> tuple[float, list[float]]:
-    """(false alarms on ``test`` with a margin from the others, per-fold cross-validated)."""
-    names = sorted(relative)
-    margin = np.quantile(np.concatenate([relative[n] for n in names if n not in test]), 0.95)
-    held_out = float(np.mean(np.concatenate([relative[n] for n in test]) > margin))
-    per_fold = []
-    for group in np.array_split(np.array(names), folds):
-        rest = np.concatenate([relative[n] for n in names if n not in group])
-        judged = np.concatenate([relative[n] for n in group])
-        per_fold.append(float(np.mean(judged > np.quantile(rest, 0.95))))
-    return held_out, per_fold
 
 
 def main() -> None:
@@ -95,9 +85,10 @@ def main() -> None:
         for rule, reference in REFERENCES.items():
             relative = {n: np.concatenate([score[(ph, n)] - reference(score[(twin_of[ph], n)])
                                            for ph in phases]) for n in names}
-            held_out, per_fold = rates(relative, test)
-            margin = np.quantile(np.concatenate([relative[n] for n in names
-                                                 if n not in test]), 0.95)
+            margin = keep_threshold(np.concatenate([relative[n] for n in names
+                                                    if n not in test]), KEEP)
+            held_out = float(np.mean(np.concatenate([relative[n] for n in test]) > margin))
+            _, per_fold = cross_validated_false_alarms(relative, KEEP, folds=6)
             caught = [np.mean(np.concatenate(
                 [bad[(ph, n)][kind] - reference(score[(twin_of[ph], n)]) > margin
                  for ph in phases for n in test])) for kind in KINDS]
