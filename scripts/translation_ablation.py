@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from ctbridge.evaluation.experiments.cohort import load_cohort
 from ctbridge.evaluation.scan_scores import aggregate
 from ctbridge.evaluation.targets import TargetRow, check_targets, targets_table
 from ctbridge.evaluation.validation import score_scan_against_truth, score_translator
+from ctbridge.models.checkpoint import resolve_checkpoint
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.trainer import Trainer
 
@@ -51,6 +53,20 @@ def _get(agg: dict[str, Any], path: tuple[str, ...]) -> float | None:
     return node.get("mean") if isinstance(node, dict) else None
 
 
+def curve_stops(spec: str, steps: int) -> list[int]:
+    """Steps at which ``--curve`` scores: ``"N"`` every N steps, ``"750,3000"`` those steps
+    (the last step is always scored in full, so it is left out here).
+
+    >>> curve_stops("3000", 9000), curve_stops("750,3000", 9000), curve_stops("", 9000)
+    ([3000, 6000], [750, 3000], [])
+    """
+    if not spec:
+        return []
+    values = [int(v) for v in spec.split(",")]
+    stops = list(range(values[0], steps, values[0])) if len(values) == 1 else values
+    return sorted(s for s in stops if 0 < s < steps)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     cohort = load_cohort(args.data, ce_phase=args.ce_phase)
     holdout = args.test.split(",") if args.test else cohort.names[-args.holdout:]
@@ -68,31 +84,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not mine or not (run_dir / "checkpoints").is_dir():
             raise SystemExit(f"--rescore: no finished run {args.name!r} in {args.out}")
         seconds, curve = mine[-1]["train_seconds"], mine[-1]["curve"]
+        training = mine[-1].get("training_seconds", seconds)
     else:
-        stops = range(args.curve, cfg.optim.steps, args.curve) if args.curve else []
-        for until in [*stops, cfg.optim.steps]:
+        training = 0.0  # seconds spent training, the curve's scoring left out
+        for until in [*curve_stops(args.curve, cfg.optim.steps), cfg.optim.steps]:
+            t_segment = time.perf_counter()
             Trainer(cfg, args.data, run_dir, resume=True, progress=not args.quiet).run(
                 until=until)
+            training += time.perf_counter() - t_segment
             if until < cfg.optim.steps:
-                curve.append({"step": until, **quick_scores(run_dir, cohort, holdout)})
-                print(json.dumps(curve[-1]), flush=True)
+                point: dict[str, Any] = {"step": until, "train_seconds": round(training, 1)}
+                if args.curve_full:  # a copy of the model now, scored like the final one
+                    snapshot = run_dir / "curve" / f"step_{until:06d}"
+                    _snapshot_model(resolve_checkpoint(run_dir), snapshot)
+                    point["directions"] = score_directions(snapshot, f"step_{until:06d}",
+                                                           cohort, holdout, args.quiet)
+                else:
+                    point.update(quick_scores(run_dir, cohort, holdout))
+                curve.append(point)
+                print(json.dumps(point)[:2000], flush=True)
         seconds = time.perf_counter() - t0
     row: dict[str, Any] = {"name": args.name, "config": str(args.config), "preset": args.preset,
                            "test": holdout,
                            "set": args.set, "data": str(args.data), "steps": cfg.optim.steps,
                            "train_seconds": round(seconds, 1), "curve": curve,
-                           "directions": {}}
-    for src, dst in DIRECTIONS:
-        scored = score_translator(run_dir, args.name, cohort, holdout, source=src, target=dst,
-                                  cache_dir=run_dir / "translations", progress=not args.quiet)
-        ident = aggregate([score_scan_against_truth(cohort, p, cohort.scan_path(src, p), dst)
-                           for p in holdout])
-        targets = check_targets(scored["aggregate"], ident, target_domain=dst)
-        row["directions"][f"{src}2{dst}"] = {
-            "summary": {k: _get(scored["aggregate"], path) for k, path in SUMMARY.items()},
-            "identity": {k: _get(ident, path) for k, path in SUMMARY.items()},
-            "targets": [vars(t) for t in targets],
-            "met": sum(t.passed for t in targets), "of": len(targets)}
+                           "training_seconds": round(training, 1),
+                           "directions": score_directions(run_dir, args.name, cohort, holdout,
+                                                          args.quiet)}
     if args.rescore:  # the row replaces the earlier one, in place
         rows = [row if r["name"] == args.name else r for r in earlier]
         jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -100,6 +118,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with jsonl.open("a") as f:
             f.write(json.dumps(row) + "\n")
     return row
+
+
+def score_directions(model: Path, name: str, cohort: Any, holdout: list[str], quiet: bool
+                     ) -> dict[str, Any]:
+    """Translate the held-out patients both ways with ``model`` (a run or checkpoint folder)
+    and score them against the truth and the targets, beside "no translation"."""
+    out: dict[str, Any] = {}
+    for src, dst in DIRECTIONS:
+        scored = score_translator(model, name, cohort, holdout, source=src, target=dst,
+                                  cache_dir=model / "translations", progress=not quiet)
+        ident = aggregate([score_scan_against_truth(cohort, p, cohort.scan_path(src, p), dst)
+                           for p in holdout])
+        targets = check_targets(scored["aggregate"], ident, target_domain=dst)
+        out[f"{src}2{dst}"] = {
+            "summary": {k: _get(scored["aggregate"], path) for k, path in SUMMARY.items()},
+            "identity": {k: _get(ident, path) for k, path in SUMMARY.items()},
+            "targets": [vars(t) for t in targets],
+            "met": sum(t.passed for t in targets), "of": len(targets)}
+    return out
+
+
+def _snapshot_model(checkpoint: Path, to: Path) -> None:
+    """Copy what inference reads from ``checkpoint`` (not the optimiser state) to ``to``."""
+    to.mkdir(parents=True, exist_ok=True)
+    for f in checkpoint.iterdir():
+        if f.is_file() and not f.name.startswith("trainer."):
+            shutil.copy2(f, to / f.name)
 
 
 def quick_scores(run_dir: Path, cohort: Any, patients: list[str]) -> dict[str, float]:
@@ -157,6 +202,43 @@ def table(out: Path) -> str:
     return "\n".join(lines)
 
 
+def minutes_table(out: Path, names: list[str]) -> str:
+    """The runs ``names`` of ``out/ablation.jsonl`` against training minutes, one line per
+    fully scored point (``--curve-full`` readings, then the end), in the README's columns."""
+    rows = {r["name"]: r for r in (json.loads(line) for line in
+                                   (out / "ablation.jsonl").read_text().splitlines()
+                                   if line.strip())}
+    cols = {"nc2ce": ("MAE", "lumen shift", "fat shift", "texture", "peak err", "false calc"),
+            "ce2nc": ("MAE", "lumen shift", "fat shift", "texture", "peak err", ">=130",
+                      "false calc")}
+    lines = ["| run | minutes (steps) | nc→ce " + " / ".join(cols["nc2ce"]) + " | ce→nc "
+             + " / ".join(cols["ce2nc"]) + " | lumen std ÷ truth | targets |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name in names:
+        if name not in rows:
+            raise SystemExit(f"--minutes: no run {name!r} in {out / 'ablation.jsonl'}")
+        r = rows[name]
+        points = [p for p in r["curve"] if "directions" in p]
+        points.append({"step": r["steps"], "directions": r["directions"],
+                       "train_seconds": r.get("training_seconds", r["train_seconds"])})
+        for point in points:
+            cells = []
+            for direction, keys in cols.items():
+                s = point["directions"][direction]["summary"]
+                cells.append(" / ".join("-" if s[k] is None else
+                                        (f"{s[k]:+.0f}" if k == "lumen shift" else
+                                         f"{s[k]:+.1f}" if k == "fat shift" else
+                                         f"{s[k]:.1f}" if k in ("MAE", "false calc") else
+                                         f"{s[k]:.2f}") for k in keys))
+            std = " / ".join(f"{point['directions'][d]['summary']['lumen texture']:.1f}"
+                             for d in cols)
+            met = ", ".join(f"{point['directions'][d]['met']}/{point['directions'][d]['of']}"
+                            for d in cols)
+            lines.append(f"| {name} | {point['train_seconds'] / 60:.1f} ({point['step']}) | "
+                         + " | ".join(cells) + f" | {std} | {met} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, help="phantom folder (nc + the ce phase)")
@@ -170,12 +252,20 @@ def main() -> None:
     p.add_argument("--test", help="held-out patient files, comma-separated (instead of the "
                    "last --holdout)")
     p.add_argument("--quiet", action="store_true")
-    p.add_argument("--curve", type=int, default=0,
-                   help="also score quickly every N steps (trains in segments, resuming)")
+    p.add_argument("--curve", default="",
+                   help="also score quickly every N steps, or at the listed steps "
+                   "(750,3000): trains in segments, resuming")
+    p.add_argument("--curve-full", action="store_true", help="score each --curve point like "
+                   "the final model (all slices, plaques, targets) from a copy of its checkpoint")
     p.add_argument("--table", action="store_true", help="print the table of all runs and exit")
+    p.add_argument("--minutes", help="runs (comma-separated) to print against training minutes, "
+                   "from their --curve-full points; then exit")
     p.add_argument("--rescore", action="store_true", help="score the finished run --name again "
                    "(after a metric was added) without training; replaces its row")
     args = p.parse_args()
+    if args.minutes:
+        print(minutes_table(args.out, args.minutes.split(",")))
+        return
     if not args.table:
         if args.data is None or args.name is None:
             p.error("--data and --name are needed to run a variant")

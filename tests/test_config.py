@@ -84,3 +84,21 @@ def test_every_built_in_preset_loads_through_the_one_mechanism():
     tiny = qc_config("tiny", {"steps": 7})
     assert (tiny.cohort.size, tiny.crop, tiny.steps, tiny.device) == (64, None, 7, "cpu")
     assert qc_config().steps == QCConfig().steps  # no preset: the documented defaults
+
+
+@pytest.mark.parametrize("name, steps, histogram", [("gmm_unit", 9000, 1000.0),
+                                                    ("unit", 9000, 1000.0),
+                                                    ("cyclegan", 16000, 0.0)])
+def test_cpu_quality_is_cpu_small_trained_longer(name, steps, histogram):
+    """The ~30-min preset inherits cpu-small (a YAML merge key) and changes only the length and,
+    for (GMM-)UNIT, switches the distribution loss on: the README's minutes table compares
+    exactly that."""
+    from ctbridge.training.config import TrainConfig
+
+    small = load_config(TrainConfig, name, preset="cpu-small")
+    quality = load_config(TrainConfig, name, preset="cpu-quality")
+    assert (quality.optim.steps, quality.model.lambda_histogram) == (steps, histogram)
+    changed = small.model_copy(update={
+        "optim": small.optim.model_copy(update={"steps": steps}),
+        "model": small.model.model_copy(update={"lambda_histogram": histogram})})
+    assert quality == changed
