@@ -208,8 +208,9 @@ def minutes_table(out: Path, names: list[str]) -> str:
     rows = {r["name"]: r for r in (json.loads(line) for line in
                                    (out / "ablation.jsonl").read_text().splitlines()
                                    if line.strip())}
-    cols = {"nc2ce": ("MAE", "lumen shift", "fat shift", "texture", "peak err", "false calc"),
-            "ce2nc": ("MAE", "lumen shift", "fat shift", "texture", "peak err", ">=130",
+    cols = {"nc2ce": ("MAE", "lumen shift", "fat shift", "texture", "peak err", "recall",
+                      "false calc"),
+            "ce2nc": ("MAE", "lumen shift", "fat shift", "texture", "peak err", "recall", ">=130",
                       "false calc")}
     lines = ["| run | minutes (steps) | nc→ce " + " / ".join(cols["nc2ce"]) + " | ce→nc "
              + " / ".join(cols["ce2nc"]) + " | lumen std ÷ truth | targets |",
