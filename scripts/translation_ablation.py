@@ -67,6 +67,11 @@ def curve_stops(spec: str, steps: int) -> list[int]:
     return sorted(s for s in stops if 0 < s < steps)
 
 
+def read_rows(jsonl: Path) -> list[dict[str, Any]]:
+    """The runs recorded in ``ablation.jsonl``, one JSON object per line, in order."""
+    return [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     cohort = load_cohort(args.data, ce_phase=args.ce_phase)
     holdout = args.test.split(",") if args.test else cohort.names[-args.holdout:]
@@ -75,8 +80,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"data.phase_of={{ce: {args.ce_phase}}}"])
     run_dir = Path(args.out) / args.name
     jsonl = Path(args.out) / "ablation.jsonl"
-    earlier = [json.loads(line) for line in jsonl.read_text().splitlines()
-               if line.strip()] if jsonl.is_file() else []
+    earlier = read_rows(jsonl) if jsonl.is_file() else []
     t0 = time.perf_counter()
     curve: list[dict[str, Any]] = []
     if args.rescore:  # score the finished run again (new metrics); keep its timing and curve
@@ -183,8 +187,7 @@ def quick_scores(run_dir: Path, cohort: Any, patients: list[str]) -> dict[str, f
 
 def table(out: Path) -> str:
     """Every run of ``out/ablation.jsonl`` as Markdown: summary per direction, then targets."""
-    rows = [json.loads(line) for line in (out / "ablation.jsonl").read_text().splitlines()
-            if line.strip()]
+    rows = read_rows(out / "ablation.jsonl")
     lines = []
     for direction in ("nc2ce", "ce2nc"):
         head = ["variant", "s", *SUMMARY, "targets"]
@@ -205,9 +208,7 @@ def table(out: Path) -> str:
 def minutes_table(out: Path, names: list[str]) -> str:
     """The runs ``names`` of ``out/ablation.jsonl`` against training minutes, one line per
     fully scored point (``--curve-full`` readings, then the end), in the README's columns."""
-    rows = {r["name"]: r for r in (json.loads(line) for line in
-                                   (out / "ablation.jsonl").read_text().splitlines()
-                                   if line.strip())}
+    rows = {r["name"]: r for r in read_rows(out / "ablation.jsonl")}
     cols = {"nc2ce": ("MAE", "lumen shift", "fat shift", "texture", "peak err", "recall",
                       "false calc"),
             "ce2nc": ("MAE", "lumen shift", "fat shift", "texture", "peak err", "recall", ">=130",
