@@ -59,3 +59,18 @@ def test_dict_round_trip_and_validation():
 
 def test_window_is_separate_and_clips():
     assert window(np.array([-1000.0, 40.0, 3000.0])).tolist() == [0.0, 0.5, 1.0]
+
+
+def test_hu_per_unit_is_the_local_slope_of_to_hu(scaler):
+    hu = torch.tensor([-900.0, 40.0, 900.0], dtype=torch.float64)
+    values = scaler.to_model(hu)
+    eps = 1e-6
+    numeric = (scaler.to_hu(values + eps) - scaler.to_hu(values - eps)) / (2 * eps)
+    assert torch.allclose(scaler.hu_per_unit(values), numeric, rtol=1e-6)
+
+
+def test_hu_per_unit_default_knots_compress_gas_and_bone():
+    scaler = IntensityScaler()  # gas 824 / 0.4, soft tissue 700 / 1.2, bone 2500 / 0.4 HU/unit
+    values = scaler.to_model(torch.tensor([-900.0, 40.0, 900.0], dtype=torch.float64))
+    assert torch.allclose(scaler.hu_per_unit(values),
+                          torch.tensor([2060.0, 700 / 1.2, 6250.0], dtype=torch.float64))

@@ -150,3 +150,27 @@ def test_cyclegan_refuses_the_intensity_distribution_loss():
         ModelConfig(kind="cyclegan", lambda_histogram=10.0)
     with pytest.raises(ValueError, match="histogram_window_hu"):
         ModelConfig(histogram_window_hu=(400.0, -100.0))
+
+
+def test_reconstruction_weight_follows_hu_up_to_its_cap():
+    assert _model().recon_weight(torch.zeros(1, 1, 4, 4)) is None  # the paper's plain L1
+    model = _model(recon_hu_weight_cap=4.0)
+    hu = torch.tensor([-900.0, 40.0, 300.0, 900.0]).view(1, 1, 2, 2)  # gas, tissue, iodine, bone
+    weight = model.recon_weight(model.scaler.to_model(hu)).flatten()
+    torch.testing.assert_close(weight, torch.tensor([2060 * 1.2 / 700, 1.0, 1.0, 4.0]))
+    with pytest.raises(ValueError):
+        ModelConfig(recon_hu_weight_cap=0.5)
+
+
+def test_reconstruction_weight_raises_the_generator_loss_in_bone():
+    torch.manual_seed(0)
+    bone = {d: torch.full((2, 1, 32, 32), 0.8) + 0.02 * torch.randn(2, 1, 32, 32)
+            for d in ("nc", "ce")}
+    recon = {}
+    for cap in (1.0, 8.0):
+        torch.manual_seed(1)
+        model = build_model(ModelConfig(width=0.125, n_components=3, recon_hu_weight_cap=cap))
+        torch.manual_seed(2)
+        recon[cap] = float(model.generator_losses(bone)["recon"])
+    assert recon[8.0] == pytest.approx(8.0 * recon[1.0], rel=1e-4)  # every pixel is bone
+

@@ -104,3 +104,11 @@ def test_intensity_distribution_loss_by_source_rank_fixes_where_values_go():
     assert float(L.intensity_distribution_loss(wrong, real, source, **kw)) < 1e-6
     assert float(L.intensity_distribution_loss(wrong, real, source, **kw,
                                                by_source_rank=True)) > 0.05
+
+
+def test_reconstruction_loss_weights_each_pixel():
+    x = torch.zeros(1, 1, 2, 2)
+    x_hat = torch.tensor([[[[0.1, 0.1], [0.1, 0.1]]]])
+    weight = torch.tensor([[[[1.0, 1.0], [1.0, 5.0]]]])
+    assert abs(float(L.reconstruction_loss(x, x_hat)) - 0.1) < 1e-7
+    assert abs(float(L.reconstruction_loss(x, x_hat, weight)) - 0.2) < 1e-7  # (3 + 5) / 4 / 10

@@ -60,6 +60,14 @@ class IntensityScaler:
         lo, hi = self.to_model(np.array([0.0, 80.0]))
         return float(hi - lo) / 80.0
 
+    def hu_per_unit(self, values: torch.Tensor) -> torch.Tensor:
+        """HU per network unit at each of ``values`` (network range): the local slope of
+        :meth:`to_hu`, ~10x larger in bone than in soft tissue with the default knots."""
+        xs = torch.as_tensor(self.knots_model, dtype=values.dtype, device=values.device)
+        hu = torch.as_tensor(self.knots_hu, dtype=values.dtype, device=values.device)
+        slopes = torch.diff(hu) / torch.diff(xs)
+        return slopes[torch.bucketize(values.detach(), xs[1:-1].contiguous(), right=True)]
+
     def to_dict(self) -> dict[str, list[float]]:
         return {"knots_hu": list(self.knots_hu), "knots_model": list(self.knots_model)}
 

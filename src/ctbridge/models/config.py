@@ -104,6 +104,11 @@ class ModelConfig(BaseModel):
     lambda_cycle_kl_translated: float | None = Field(None, ge=0, description=(
         "weight of KL(q_j(z | x_i->j) || p) in the cycle loss; null = lambda3 as UNIT eq. 7-8 "
         "(DESIGN.md §2 writes lambda4 there; set 100 to follow it literally)"))
+    recon_hu_weight_cap: float = Field(1.0, ge=1, description=(
+        "(GMM-)UNIT: weight each pixel of the reconstruction and cycle L1 by the HU one "
+        "network unit spans at its true value, relative to soft tissue, capped here (so the "
+        "L1 follows HU in gas and bone, where the intensity map compresses them); 1 = off, "
+        "L1 in network units as the paper (docs/method.md)"))
     lambda_histogram: float = Field(0.0, ge=0, description=(
         "(GMM-)UNIT: weight of the intensity-distribution loss between each translated patch "
         "and the real target patch at the same location (sorted HU within histogram_window_hu, "

@@ -52,8 +52,9 @@ class GMMUNIT(TranslationModel):
         super().__init__(config)
         c = config
         self.downsampling = c.n_down
+        self.scaler = IntensityScaler()  # the data's HU map (models.base), for HU-aware losses
         # the HU window of the opt-in intensity-distribution loss, in model units
-        self.phase_window = tuple(float(IntensityScaler().to_model(np.float64(v)))
+        self.phase_window = tuple(float(self.scaler.to_model(np.float64(v)))
                                   for v in c.histogram_window_hu)
         net = dict(width=c.width, n_down=c.n_down, shared_layers=c.shared_layers,
                    norm=c.generator_norm, act="lrelu", residual=c.residual_stages,
@@ -162,6 +163,7 @@ class GMMUNIT(TranslationModel):
         kl = {d: self.latent.kl(post[d]) for d in self.domains}  # scalars
         self.latent.update_usage([best for _, best in drawn.values()])
 
+        weight = {d: self.recon_weight(x[d]) for d in self.domains}
         lo, hi = self.phase_window
         total = x[self.domains[0]].new_zeros(())
         parts = {k: total.clone() for k in ("kl", "recon", "gan", "cycle_kl", "cycle_recon")}
@@ -169,7 +171,7 @@ class GMMUNIT(TranslationModel):
             parts["histogram"] = total.clone()
         with frozen(self.discriminators):
             for d in self.domains:
-                recon = L.reconstruction_loss(x[d], self.decode(z[d], d))
+                recon = L.reconstruction_loss(x[d], self.decode(z[d], d), weight[d])
                 total = total + L.vae_loss(kl[d], recon, lambda1=c.lambda1, lambda2=c.lambda2)
                 parts["kl"] = parts["kl"] + kl[d].detach() / n
                 parts["recon"] = parts["recon"] + recon.detach() / n
@@ -179,7 +181,7 @@ class GMMUNIT(TranslationModel):
                 post_back = self.encode(x_fake, dst)  # q_dst(z | x_src->dst)
                 kl_back = self.latent.kl(post_back)
                 x_cycle = self.decode(self.latent.sample(post_back), src)  # x_src->dst->src
-                cyc = L.reconstruction_loss(x[src], x_cycle)
+                cyc = L.reconstruction_loss(x[src], x_cycle, weight[src])
                 pair = (L.gan_loss(scores, lambda0=c.lambda0, mode=c.gan_mode)
                         + L.cycle_loss(kl[src], kl_back, cyc, lambda3=c.lambda3,
                                        lambda4=c.lambda4,
@@ -196,6 +198,16 @@ class GMMUNIT(TranslationModel):
                 parts["cycle_kl"] = parts["cycle_kl"] + kl_back.detach() / (n * n_tgt)
                 parts["cycle_recon"] = parts["cycle_recon"] + cyc.detach() / (n * n_tgt)
         return {"total": total, **parts}
+
+    def recon_weight(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Per-pixel weight of the reconstruction and cycle L1 on the real image ``x``: HU per
+        network unit over soft tissue's, capped at ``recon_hu_weight_cap`` (None when the cap
+        is 1: plain L1 in network units, the paper)."""
+        cap = self.config.recon_hu_weight_cap
+        if cap <= 1.0:
+            return None
+        ratio = self.scaler.hu_per_unit(x.detach()) * self.scaler.soft_tissue_slope
+        return ratio.clamp(min=1.0, max=cap)
 
     # ----------------------------------------------------------------------------- inference
     def translate(self, x: torch.Tensor, source: str, target: str, *,

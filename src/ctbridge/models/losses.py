@@ -32,9 +32,12 @@ import torch.nn.functional as F
 GanMode = Literal["lsgan", "bce"]
 
 
-def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-    """-E[log p_G(x | z)] up to constants: mean absolute error (L1) over all pixels."""
-    return (x_hat - x).abs().mean()
+def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor,
+                        weight: torch.Tensor | None = None) -> torch.Tensor:
+    """-E[log p_G(x | z)] up to constants: mean absolute error (L1) over all pixels, each
+    scaled by ``weight`` (same shape as ``x``) when given."""
+    error = (x_hat - x).abs()
+    return (error if weight is None else weight * error).mean()
 
 
 def vae_loss(kl: torch.Tensor, recon: torch.Tensor, *, lambda1: float,

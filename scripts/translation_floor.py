@@ -1,0 +1,73 @@
+"""How low can a translation's body MAE go on the phantom? The floor under issue 14's item 1.
+
+The phantom's two phases carry independent noise (15 HU), which no translator can predict.
+This script re-renders held-out patients of a phantom cohort with and without noise (the noise
+has its own random stream, so the anatomy is the same bytes) and scores three oracles against
+the true target phase the way ``ctbridge evaluate`` does (body MAE):
+
+* no translation (the source scan itself);
+* a perfect translation that keeps the source's noise: the noise-free target phase plus the
+  source's own noise, i.e. what a translator with realistic texture reaches at best;
+* a perfect noise-free translation (the target's noise-free phase): the floor of a denoiser.
+
+With ``--translations DIR`` (a folder with ``nc2ce/`` and ``ce2nc/`` NIfTIs, as
+``translation_ablation.py`` writes) it also splits each translation's error: MAE against the
+noise-free truth, and the correlation of its residual with the source's noise (how much of the
+source's noise the translator carries over).
+
+    python scripts/translation_floor.py --data /tmp/ph0big \
+        --test patient_006,patient_007 [--translations runs/abl/NAME/translations/NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ctbridge.data.body_mask import body_mask
+from ctbridge.evaluation.image_metrics import mae_hu
+from ctbridge.io import read_scan
+from ctbridge.phantom.generate import generate_patient
+
+
+def render(entry: dict, meta: dict, noise_hu: float) -> dict[str, np.ndarray]:
+    """The cohort's patient ``entry`` as written, with ``noise_hu`` noise (0: none)."""
+    return generate_patient(entry["seed"], size=meta["size"], slices=meta["slices"],
+                            slice_mm=meta["slice_mm"], phases=meta["phases"],
+                            noise_hu=noise_hu, plaques_max=meta["plaques_max"],
+                            fov_mm=meta["fov_mm"]).volumes
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="phantom cohort (dataset.json)")
+    ap.add_argument("--test", default="patient_006,patient_007")
+    ap.add_argument("--translations", type=Path, help="folder with nc2ce/ and ce2nc/")
+    args = ap.parse_args()
+    meta = json.loads((args.data / "dataset.json").read_text())
+    contrast = next(p for p in meta["phases"] if p != "nc")
+    by_name = {p["name"]: p for p in meta["patients"]}
+    print("patient | direction | none | perfect + source noise | perfect, noise-free"
+          + (" | translation | vs noise-free truth | residual~source noise" if
+             args.translations else ""))
+    for name in args.test.split(","):
+        noisy, clean = (render(by_name[name], meta, n) for n in (meta["noise_hu"], 0.0))
+        for src, dst, folder in (("nc", contrast, "nc2ce"), (contrast, "nc", "ce2nc")):
+            truth = noisy[dst]
+            body = body_mask(truth)
+            source_noise = noisy[src] - clean[src]
+            cells = [mae_hu(v, truth, body) for v in
+                     (noisy[src], clean[dst] + source_noise, clean[dst])]
+            if args.translations:
+                pred = read_scan(args.translations / folder / f"{name}.nii.gz").array
+                residual = pred - clean[dst]
+                cells += [mae_hu(pred, truth, body), mae_hu(pred, clean[dst], body),
+                          float(np.corrcoef(residual[body], source_noise[body])[0, 1])]
+            print(f"{name} | {src}->{dst} | " + " | ".join(f"{c:.2f}" for c in cells))
+
+
+if __name__ == "__main__":
+    main()
