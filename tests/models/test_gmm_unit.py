@@ -160,6 +160,8 @@ def test_reconstruction_weight_follows_hu_up_to_its_cap():
     torch.testing.assert_close(weight, torch.tensor([2060 * 1.2 / 700, 1.0, 1.0, 4.0]))
     with pytest.raises(ValueError):
         ModelConfig(recon_hu_weight_cap=0.5)
+    with pytest.raises(ValueError, match="recon_hu_weight_cap"):
+        ModelConfig(kind="cyclegan", recon_hu_weight_cap=4.0)
 
 
 def test_reconstruction_weight_raises_the_generator_loss_in_bone():

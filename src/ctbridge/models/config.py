@@ -154,6 +154,9 @@ class ModelConfig(BaseModel):
             raise ValueError(f"histogram_window_hu must be (low, high), got {lo, hi}")
         if self.d_noise_hu and self.kind == "cyclegan":
             raise ValueError("d_noise_hu is for (GMM-)UNIT; CycleGAN keeps its paper's losses")
+        if self.recon_hu_weight_cap > 1 and self.kind == "cyclegan":
+            raise ValueError("recon_hu_weight_cap is for (GMM-)UNIT; CycleGAN keeps its "
+                             "paper's losses")
         if self.init == "identity" and not (self.residual_stages and self.shortcut == "shuffle"):
             raise ValueError("init 'identity' needs residual_stages=true and shortcut='shuffle'")
         if self.fixed_prior and self.n_components != 1:
