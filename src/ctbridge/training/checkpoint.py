@@ -8,8 +8,8 @@ run resumes bit for bit. Written atomically: a crash leaves the previous checkpo
 Layout of a checkpoint folder::
 
     config.yaml              the training config (model, data, optimiser, intensity scaling)
-    model.safetensors        model weights
-    trainer.safetensors      optimiser moments and RNG state (resume only)
+    model.safetensors        model weights (the averaged ones when optim.ema_decay is set)
+    trainer.safetensors      optimiser moments, RNG state, raw training weights (resume only)
     trainer.json             step, optimiser hyper-parameters (resume only)
 """
 
@@ -69,9 +69,14 @@ def save_checkpoint(
     optimizers: Mapping[str, torch.optim.Optimizer],
     step: int,
     extra: Mapping[str, Any] | None = None,
+    extra_tensors: Mapping[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write a complete checkpoint folder atomically (a crash leaves the previous one intact)."""
-    tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
+    """Write a complete checkpoint folder atomically (a crash leaves the previous one intact).
+
+    ``extra_tensors`` go to ``trainer.safetensors`` beside the optimiser state (e.g. the raw
+    training weights when ``model`` holds averaged ones)."""
+    tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state(),
+                                        **(extra_tensors or {})}
     plain: dict[str, Any] = {"step": step, "optimizers": {}, **(extra or {})}
     for name, opt in optimizers.items():
         t, p = optimizer_to_flat(opt, f"opt.{name}")

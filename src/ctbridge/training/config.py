@@ -56,6 +56,9 @@ class OptimConfig(BaseModel):
         "model.init='identity', where that is what the first fakes are)"))
     decay_start: float = Field(0.5, ge=0, le=1,
                                description="fraction of steps after which the lr decays linearly")
+    ema_decay: float = Field(0.0, ge=0, lt=1, description=(
+        "exponential moving average of the translator's weights, saved as the model "
+        "(ctbridge.training.weight_average); 0 = off, the last iterate as in the paper"))
 
 
 class TrainConfig(BaseModel):

@@ -27,6 +27,7 @@ from ctbridge.data.patch_sampler import TrainingVolume, UnpairedPatchSampler, lo
 from ctbridge.data.phase_contrast import HU_EDGES
 from ctbridge.data.sources import domain_scans
 from ctbridge.device import resolve_device
+from ctbridge.errors import CheckpointError
 from ctbridge.models import TranslationModel, build_model
 from ctbridge.models import checkpoint as model_ckpt
 from ctbridge.training import checkpoint as ckpt
@@ -34,6 +35,7 @@ from ctbridge.training import distributed as dist_utils
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.figures import component_map_figure, loss_curves, translation_grid
 from ctbridge.training.schedule import learning_rate_factor, log_to_file
+from ctbridge.training.weight_average import WeightAverage
 
 log = logging.getLogger("ctbridge.train")
 STATS_FILE = "stats.json"
@@ -89,6 +91,8 @@ class Trainer:
             "d": torch.optim.Adam(self.model.discriminator_parameters(),
                                   lr=self.base_lr["d"], **adam),
         }
+        self.weight_average = (WeightAverage(self.model, self.model.generator_parameters(),
+                                             o.ema_decay) if o.ema_decay else None)
         self.start_step = 0
         self._resume = resume
         self.volumes: dict[str, list[TrainingVolume]] = {}
@@ -131,6 +135,13 @@ class Trainer:
             return
         model_ckpt.load_state_into(self.model, latest)
         state = ckpt.load_trainer_state(latest, self.optimizers)
+        if self.weight_average is not None:
+            try:
+                self.weight_average.restore(model_ckpt.load_tensors(latest / ckpt.TRAINER_TENSORS))
+            except KeyError as exc:
+                raise CheckpointError(f"{latest}: optim.ema_decay is set but the checkpoint was "
+                                      f"written without it ({exc.args[0]}); resume with the "
+                                      "run's own config") from None
         self.start_step = int(state["step"])
         log.info("resumed from %s at step %d", latest, self.start_step)
 
@@ -165,6 +176,8 @@ class Trainer:
         with self._autocast():
             g_losses = self.model.generator_losses(batch)
         self._optimise("g", g_losses)
+        if self.weight_average is not None:
+            self.weight_average.update()
         row = {f"d/{k}": float(v.detach()) for k, v in d_losses.items()}
         row.update({f"g/{k}": float(v.detach()) for k, v in g_losses.items()})
         row.update(self.model.stats())
@@ -200,17 +213,31 @@ class Trainer:
         if not self.ctx.is_main:
             return
         folder = self.out_dir / "checkpoints" / "latest"
-        ckpt.save_checkpoint(folder, model=self.model,
-                             config_tree=self.config.model_dump(mode="json"),
-                             optimizers=self.optimizers, step=next_step)
+        average = self.weight_average
+        raw = average.raw_tensors() if average is not None else None
+        with self._averaged_weights():
+            ckpt.save_checkpoint(folder, model=self.model,
+                                 config_tree=self.config.model_dump(mode="json"),
+                                 optimizers=self.optimizers, step=next_step, extra_tensors=raw)
         (folder / STATS_FILE).write_text(json.dumps(self.stats, indent=1))
         log.info("checkpoint at step %d -> %s", next_step, folder)
 
+    def _averaged_weights(self) -> contextlib.AbstractContextManager[None]:
+        """The model holds the weights a checkpoint saves (averaged when ``optim.ema_decay``)."""
+        if self.weight_average is None:
+            return contextlib.nullcontext()
+        return self.weight_average.swapped_in()
+
     @torch.no_grad()
     def write_samples(self, step: int) -> Path | None:
-        """Whole middle slices of the first scan of each domain, translated to every other."""
+        """Whole middle slices of the first scan of each domain, translated to every other
+        (with the weights the checkpoint saves)."""
         if not self.ctx.is_main:
             return None
+        with self._averaged_weights():
+            return self._write_samples(step)
+
+    def _write_samples(self, step: int) -> Path:
         self.model.eval()
         m = 2 ** self.model.downsampling
         rows = []
