@@ -112,3 +112,11 @@ def test_reconstruction_loss_weights_each_pixel():
     weight = torch.tensor([[[[1.0, 1.0], [1.0, 5.0]]]])
     assert abs(float(L.reconstruction_loss(x, x_hat)) - 0.1) < 1e-7
     assert abs(float(L.reconstruction_loss(x, x_hat, weight)) - 0.2) < 1e-7  # (3 + 5) / 4 / 10
+
+
+def test_masked_l1_averages_over_the_mask_only():
+    x = torch.zeros(1, 1, 2, 2)
+    x_hat = torch.tensor([1.0, 3.0, 10.0, 10.0]).view(1, 1, 2, 2)
+    mask = torch.tensor([True, True, False, False]).view(1, 1, 2, 2)
+    assert float(L.masked_l1(x, x_hat, mask)) == pytest.approx(2.0)
+    assert float(L.masked_l1(x, x_hat, torch.zeros_like(mask))) == 0.0

@@ -120,6 +120,16 @@ class ModelConfig(BaseModel):
         "HU range of the pixels the intensity-distribution loss compares, chosen by the source "
         "pixel for a translation (calcium and bone above it, air below it are left out)"))
 
+    lambda_keep_calcium: float = Field(0.0, ge=0, description=(
+        "(GMM-)UNIT: weight of an L1 that keeps the HU of the non-contrast source's calcium "
+        "and bone pixels (>= keep_calcium_hu) in its translations: contrast does not enhance "
+        "them, and the cycle then teaches the way back to keep them too (docs/method.md); "
+        "0 = off, as in the paper"))
+    keep_calcium_from: str = Field("nc", description=(
+        "the non-contrast domain whose bright pixels lambda_keep_calcium keeps"))
+    keep_calcium_hu: float = Field(130.0, description=(
+        "HU from which a non-contrast pixel is calcium or bone (Agatston's 130)"))
+
     # ---------------------------------------------------------------- CycleGAN
     n_res_blocks: int = Field(9, ge=0, description="CycleGAN ResNet generator blocks (9 = 256px)")
     lambda_cycle: float = Field(10.0, ge=0, description="CycleGAN cycle-consistency weight")
@@ -157,6 +167,12 @@ class ModelConfig(BaseModel):
         if self.recon_hu_weight_cap > 1 and self.kind == "cyclegan":
             raise ValueError("recon_hu_weight_cap is for (GMM-)UNIT; CycleGAN keeps its "
                              "paper's losses")
+        if self.lambda_keep_calcium and self.kind == "cyclegan":
+            raise ValueError("lambda_keep_calcium is for (GMM-)UNIT; CycleGAN keeps its paper's "
+                             "losses")
+        if self.lambda_keep_calcium and self.keep_calcium_from not in self.domains:
+            raise ValueError(f"keep_calcium_from {self.keep_calcium_from!r} is not one of the "
+                             f"domains {self.domains}")
         if self.init == "identity" and not (self.residual_stages and self.shortcut == "shuffle"):
             raise ValueError("init 'identity' needs residual_stages=true and shortcut='shuffle'")
         if self.fixed_prior and self.n_components != 1:

@@ -56,6 +56,7 @@ class GMMUNIT(TranslationModel):
         # the HU window of the opt-in intensity-distribution loss, in model units
         self.phase_window = tuple(float(self.scaler.to_model(np.float64(v)))
                                   for v in c.histogram_window_hu)
+        self.keep_level = float(self.scaler.to_model(np.float64(c.keep_calcium_hu)))
         net = dict(width=c.width, n_down=c.n_down, shared_layers=c.shared_layers,
                    norm=c.generator_norm, act="lrelu", residual=c.residual_stages,
                    shortcut=c.shortcut)
@@ -169,6 +170,8 @@ class GMMUNIT(TranslationModel):
         parts = {k: total.clone() for k in ("kl", "recon", "gan", "cycle_kl", "cycle_recon")}
         if c.lambda_histogram:
             parts["histogram"] = total.clone()
+        if c.lambda_keep_calcium:
+            parts["keep_calcium"] = total.clone()
         with frozen(self.discriminators):
             for d in self.domains:
                 recon = L.reconstruction_loss(x[d], self.decode(z[d], d), weight[d])
@@ -192,6 +195,10 @@ class GMMUNIT(TranslationModel):
                         by_source_rank=c.histogram_by_source_rank)
                     pair = pair + c.lambda_histogram * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
+                if c.lambda_keep_calcium and src == c.keep_calcium_from:
+                    keep = L.masked_l1(x[src], x_fake, x[src] >= self.keep_level)
+                    pair = pair + c.lambda_keep_calcium * keep
+                    parts["keep_calcium"] = parts["keep_calcium"] + keep.detach() / n_tgt
                 total = total + pair / n_tgt
                 gan = L.gan_generator_loss(scores.detach(), c.gan_mode)  # unweighted, logged
                 parts["gan"] = parts["gan"] + gan / (n * n_tgt)

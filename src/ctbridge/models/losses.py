@@ -40,6 +40,12 @@ def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor,
     return (error if weight is None else weight * error).mean()
 
 
+def masked_l1(x: torch.Tensor, x_hat: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error over the pixels where ``mask`` is true (0 when there are none)."""
+    m = mask.to(x.dtype)
+    return ((x_hat - x).abs() * m).sum() / m.sum().clamp(min=1.0)
+
+
 def vae_loss(kl: torch.Tensor, recon: torch.Tensor, *, lambda1: float,
              lambda2: float) -> torch.Tensor:
     """L_VAE_i = lambda1 KL(q_i(z | x_i) || p(z)) + lambda2 recon(x_i, G_i(z_i)).  (eq. 3-4)"""
