@@ -23,6 +23,10 @@ def test_tiny_demo_end_to_end(tmp_path):
     assert set(rejected) == {"real nc", "real ce", "GMM-UNIT (ours) nc→ce",
                              "GMM-UNIT (ours) ce→nc"}
     assert all(0.0 <= v <= 1.0 for v in rejected.values())
+    intervals = results["qc"]["false_alarm_interval"]
+    assert set(intervals) == {"real nc", "real ce"}
+    for name, ci in intervals.items():
+        assert ci["low"] <= rejected[name] <= ci["high"] and ci["slices"] % 6 == 0
     # the threshold is calibrated on the 3 training patients' real slices (2 phases x 6)
     assert results["qc"]["calibration_slices"] == 3 * 2 * 6
     calibration = json.loads((out / "qc/qc.json").read_text())["calibration"]

@@ -143,7 +143,7 @@ def _quality_control(out: Path, phantom: Path, p: DemoConfig, train: list[str], 
     judges), then report the fraction of slices it rejects in each translation and, as the
     false-alarm check, in the held-out patients' real scans."""
     from ctbridge.qc import QualityControl, qc_config
-    from ctbridge.qc.metrics import cross_validated_false_alarms
+    from ctbridge.qc.metrics import cross_validated_false_alarms, rate_interval
     from ctbridge.qc.model_io import save_calibration
     from ctbridge.qc.train import train_qc
 
@@ -164,9 +164,13 @@ def _quality_control(out: Path, phantom: Path, p: DemoConfig, train: list[str], 
     calibration = qc.calibrate_scores(np.concatenate([real[n] for n in train]))
     save_calibration(qc_dir, qc.threshold, {**calibration, "source": "demo training patients"})
     fractions: dict[str, float] = {}
+    intervals: dict[str, dict[str, float]] = {}
     for domain in ("nc", "ce"):
         fractions[f"real {domain}"] = float(np.mean(
             [np.mean(scores[n, domain] > qc.threshold) for n in test]))
+        flags = np.concatenate([scores[n, domain] > qc.threshold for n in test])
+        low, high = rate_interval(flags)
+        intervals[f"real {domain}"] = {"low": low, "high": high, "slices": int(flags.size)}
     for kind in p.models:
         for src, dst in directions:
             folder = out / "translations" / kind / f"{src}2{dst}"
@@ -176,8 +180,14 @@ def _quality_control(out: Path, phantom: Path, p: DemoConfig, train: list[str], 
     per_kind = json.loads((qc_dir / "qc.json").read_text())["metrics"]["by_strength"]["1"]
     return {"threshold": qc.threshold, "threshold_at_training": threshold_at_training,
             "calibration_slices": calibration["slices"], "rejected_fraction": fractions,
+            "false_alarm_interval": intervals,
             "false_alarms_cross_validated": cross_validated, "false_alarms_per_fold": per_fold,
             "auc": {k: v["auc"] for k, v in per_kind["per_kind"].items()}}
+
+
+def _interval_cell(ci: dict[str, float] | None) -> str:
+    """``0.01-0.11 (96)`` for a real-slice false-alarm rate; blank for translations."""
+    return "" if not ci else f"{ci['low']:.2f}-{ci['high']:.2f} ({ci['slices']})"
 
 
 def _phase(domain: str, p: DemoConfig) -> str:
@@ -272,8 +282,9 @@ def _report(out: Path, preset: str, p: DemoConfig, meta: dict[str, Any], test: l
         "Limits from `ctbridge.evaluation.targets` (mean over the held-out patients); the "
         "lumen limit is 60 HU into a contrast phase, 25 HU into non-contrast.", "",
         "## Quality control (fraction of slices rejected)", "",
-        "| slices | rejected |", "| --- | --- |",
-        *[f"| {k} | {v:.2f} |" for k, v in qc["rejected_fraction"].items()], "",
+        "| slices | rejected | exact 95% interval (slices) |", "| --- | --- | --- |",
+        *[f"| {k} | {v:.2f} | {_interval_cell(qc.get('false_alarm_interval', {}).get(k))} |"
+          for k, v in qc["rejected_fraction"].items()], "",
         f"QC network: `qc/`, trained on a separate phantom cohort (seed 20251) against "
         f"synthetic artefacts; threshold {qc['threshold']:.3f}, calibrated to keep 95% of the "
         f"{qc['calibration_slices']} real slices of the translators' training patients (at "
