@@ -166,9 +166,9 @@ def _quality_control(out: Path, phantom: Path, p: DemoConfig, train: list[str], 
     fractions: dict[str, float] = {}
     intervals: dict[str, dict[str, float]] = {}
     for domain in ("nc", "ce"):
-        fractions[f"real {domain}"] = float(np.mean(
-            [np.mean(scores[n, domain] > qc.threshold) for n in test]))
-        flags = np.concatenate([scores[n, domain] > qc.threshold for n in test])
+        per_patient = [scores[n, domain] > qc.threshold for n in test]
+        fractions[f"real {domain}"] = float(np.mean([np.mean(f) for f in per_patient]))
+        flags = np.concatenate(per_patient)
         low, high = rate_interval(flags)
         intervals[f"real {domain}"] = {"low": low, "high": high, "slices": int(flags.size)}
     for kind in p.models:
@@ -283,7 +283,7 @@ def _report(out: Path, preset: str, p: DemoConfig, meta: dict[str, Any], test: l
         "lumen limit is 60 HU into a contrast phase, 25 HU into non-contrast.", "",
         "## Quality control (fraction of slices rejected)", "",
         "| slices | rejected | exact 95% interval (slices) |", "| --- | --- | --- |",
-        *[f"| {k} | {v:.2f} | {_interval_cell(qc.get('false_alarm_interval', {}).get(k))} |"
+        *[f"| {k} | {v:.2f} | {_interval_cell(qc['false_alarm_interval'].get(k))} |"
           for k, v in qc["rejected_fraction"].items()], "",
         f"QC network: `qc/`, trained on a separate phantom cohort (seed 20251) against "
         f"synthetic artefacts; threshold {qc['threshold']:.3f}, calibrated to keep 95% of the "

@@ -31,7 +31,7 @@ def test_save_load_round_trip_restores_weights_optimizer_and_rng(tmp_path):
     model2 = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 1))
     opt2 = torch.optim.Adam(model2.parameters(), lr=1.0)
     model_ckpt.load_state_into(model2, folder)
-    state = ckpt.load_trainer_state(folder, {"g": opt2})
+    state, _ = ckpt.load_trainer_state(folder, {"g": opt2})
     assert state["step"] == 3
     assert torch.equal(torch.rand(3), expected_draw)  # RNG restored
     for p, q in zip(model.parameters(), model2.parameters(), strict=True):

@@ -93,8 +93,9 @@ def save_checkpoint(
 
 
 def load_trainer_state(folder: Path, optimizers: Mapping[str, torch.optim.Optimizer]
-                       ) -> dict[str, Any]:
-    """Restore optimisers and the torch RNG; return the JSON state (``step`` ...)."""
+                       ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Restore optimisers and the torch RNG; return the JSON state (``step`` ...) and the
+    tensors of ``trainer.safetensors`` (for what else was saved there, e.g. raw weights)."""
     tensors = load_tensors(folder / TRAINER_TENSORS)
     path = folder / TRAINER_JSON
     try:
@@ -104,4 +105,4 @@ def load_trainer_state(folder: Path, optimizers: Mapping[str, torch.optim.Optimi
     for name, opt in optimizers.items():
         optimizer_from_flat(opt, f"opt.{name}", tensors, plain["optimizers"][name])
     torch.set_rng_state(tensors["rng.torch"])
-    return plain
+    return plain, tensors

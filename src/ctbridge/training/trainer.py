@@ -134,10 +134,10 @@ class Trainer:
         if not (self._resume and (latest / model_ckpt.MODEL_FILE).is_file()):
             return
         model_ckpt.load_state_into(self.model, latest)
-        state = ckpt.load_trainer_state(latest, self.optimizers)
+        state, tensors = ckpt.load_trainer_state(latest, self.optimizers)
         if self.weight_average is not None:
             try:
-                self.weight_average.restore(model_ckpt.load_tensors(latest / ckpt.TRAINER_TENSORS))
+                self.weight_average.restore(tensors)
             except KeyError as exc:
                 raise CheckpointError(f"{latest}: optim.ema_decay is set but the checkpoint was "
                                       f"written without it ({exc.args[0]}); resume with the "

@@ -37,8 +37,9 @@ class WeightAverage:
             raise ValueError(f"decay must be in (0, 1), got {decay}")
         wanted = {id(p) for p in params}
         self.decay = decay
-        self.names = [n for n, p in model.named_parameters() if id(p) in wanted]
-        self.params = [p for _, p in model.named_parameters() if id(p) in wanted]
+        named = [(n, p) for n, p in model.named_parameters() if id(p) in wanted]
+        self.names = [n for n, _ in named]
+        self.params = [p for _, p in named]
         self.shadow = [p.detach().clone() for p in self.params]
         self.updates = 0
 
@@ -57,11 +58,11 @@ class WeightAverage:
     def swapped_in(self) -> Iterator[None]:
         """Within the block the model holds the averaged weights; the raw ones come back after."""
         raw = [p.detach().clone() for p in self.params]
-        torch._foreach_copy_(list(self.params), self.shadow)
+        torch._foreach_copy_(self.params, self.shadow)
         try:
             yield
         finally:
-            torch._foreach_copy_(list(self.params), raw)
+            torch._foreach_copy_(self.params, raw)
 
     def raw_tensors(self) -> dict[str, torch.Tensor]:
         """The current (training) weights and the update count, for the trainer's checkpoint."""
