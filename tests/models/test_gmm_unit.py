@@ -201,3 +201,27 @@ def test_keep_calcium_term_adds_its_weighted_part_and_needs_bright_source_pixels
         ModelConfig(lambda_keep_calcium=1.0, keep_calcium_from="venous")
     with pytest.raises(ValueError, match="lambda_keep_calcium"):
         ModelConfig(kind="cyclegan", lambda_keep_calcium=1.0)
+
+
+def test_source_detail_adds_the_source_fine_band_to_every_output_made_from_it():
+    torch.manual_seed(0)
+    plain = build_model(ModelConfig(width=0.125, n_components=3))
+    torch.manual_seed(0)
+    detail = build_model(ModelConfig(width=0.125, n_components=3, source_detail_px=1.5))
+    assert sorted(plain.state_dict()) == sorted(detail.state_dict())  # same checkpoint keys
+    detail.load_state_dict(plain.state_dict())
+    x = 0.1 * torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        for dst in ("nc", "ce"):
+            want = plain.translate(x, "nc", dst) + detail.source_detail(x)
+            assert torch.allclose(detail.translate(x, "nc", dst), want, atol=1e-6)
+    batch = {"nc": x, "ce": 0.1 * torch.randn(2, 1, 32, 32)}
+    torch.manual_seed(2)
+    losses = detail.generator_losses(batch)
+    losses["total"].backward()
+    assert torch.isfinite(losses["total"])
+    assert all(p.grad is not None for p in detail.generator_parameters())
+    torch.manual_seed(2)
+    assert float(plain.generator_losses(batch)["recon"]) != float(losses["recon"])
+    with pytest.raises(ValueError, match="source_detail_px"):
+        ModelConfig(kind="cyclegan", source_detail_px=1.0)

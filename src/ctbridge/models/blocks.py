@@ -1,5 +1,6 @@
 """Building blocks shared by every network: norm/activation factories, conv-norm-act,
-resize-convolution upsampling, residual blocks, weight initialisation.
+resize-convolution upsampling, residual blocks, weight initialisation, the source's
+high-pass band (:class:`HighPass`).
 
 Upsampling is always nearest-neighbour resize followed by a convolution (Odena et al. 2016,
 "Deconvolution and checkerboard artifacts"): a transposed convolution's uneven kernel overlap
@@ -151,6 +152,37 @@ class StageShortcut(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x) + self.alpha * self.body(x)
+
+
+class HighPass(nn.Module):
+    """``x - gaussian_blur(x, sigma)``: the fine band of an image (noise grain, one- and
+    two-pixel structures such as small calcified plaques), without parameters.
+
+    Replicate padding, so a patch's border is not mistaken for an edge. The kernel is a
+    non-persistent buffer: checkpoints do not change. Uses MONAI's separable filtering.
+
+    Example:
+        >>> hp = HighPass(1.5)
+        >>> float(hp(torch.full((1, 1, 16, 16), 3.0)).abs().max())  # a flat image has none
+        0.0
+    """
+
+    def __init__(self, sigma: float) -> None:
+        super().__init__()
+        from monai.networks.layers.convutils import gaussian_1d
+
+        if sigma <= 0:
+            raise ValueError(f"sigma must be > 0, got {sigma}")
+        self.sigma = float(sigma)
+        kernel = gaussian_1d(torch.tensor(self.sigma), truncated=4.0, approx="sampled",
+                             normalize=True)
+        self.register_buffer("kernel", kernel.float(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from monai.networks.layers.simplelayers import separable_filtering
+
+        k = self.kernel.to(dtype=x.dtype)
+        return x - separable_filtering(x, [k] * (x.ndim - 2), mode="replicate")
 
 
 def eye_(weight: torch.Tensor, gain: float = 1.0) -> torch.Tensor:

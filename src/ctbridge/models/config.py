@@ -93,6 +93,12 @@ class ModelConfig(BaseModel):
         "0 = off"))
     d_noise_px: float = Field(4.0, gt=0, description="correlation length of d_noise_hu (pixels)")
 
+    source_detail_px: float = Field(0.0, ge=0, description=(
+        "(GMM-)UNIT: add the source image's fine band (source minus its Gaussian blur of this "
+        "sigma, pixels) to every generator output made from it, so noise grain and one-pixel "
+        "plaques need not pass the 1/4-resolution latent; the generator learns the rest "
+        "(docs/method.md); 0 = off, as in the paper"))
+
     # ---------------------------------------------------------------- UNIT / GMM-UNIT losses
     gan_mode: Literal["lsgan", "bce"] = Field(
         "lsgan", description="adversarial loss: least squares (default) or log-loss")
@@ -170,6 +176,9 @@ class ModelConfig(BaseModel):
         if self.lambda_keep_calcium and self.kind == "cyclegan":
             raise ValueError("lambda_keep_calcium is for (GMM-)UNIT; CycleGAN keeps its paper's "
                              "losses")
+        if self.source_detail_px and self.kind == "cyclegan":
+            raise ValueError("source_detail_px is for (GMM-)UNIT; CycleGAN's generator works at "
+                             "full resolution")
         if self.lambda_keep_calcium and self.keep_calcium_from not in self.domains:
             raise ValueError(f"keep_calcium_from {self.keep_calcium_from!r} is not one of the "
                              f"domains {self.domains}")

@@ -35,7 +35,7 @@ from torch import nn
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.models import losses as L
 from ctbridge.models.base import TranslationModel, frozen
-from ctbridge.models.blocks import eye_, identity_init, init_weights
+from ctbridge.models.blocks import HighPass, eye_, identity_init, init_weights
 from ctbridge.models.config import ModelConfig
 from ctbridge.models.discriminator import domain_discriminators
 from ctbridge.models.latent import MixtureLatent, Posterior
@@ -67,6 +67,8 @@ class GMMUNIT(TranslationModel):
                                     posterior_std_init=c.posterior_std_init)
         self.generator = VGGGenerator(self.domains, latent_dim=latent_dim,
                                       out_channels=c.in_channels, **net)
+        # opt-in: the source's fine band goes around the latent (docs/method.md)
+        self.source_detail = HighPass(c.source_detail_px) if c.source_detail_px else None
         self.discriminators = domain_discriminators(
             self.domains, c.in_channels, width=c.discriminator_width, n_layers=c.d_layers,
             norm=c.discriminator_norm)
@@ -124,6 +126,14 @@ class GMMUNIT(TranslationModel):
         """G_domain(z): (B, C, h, w) latent -> (B, in_channels, H, W) image, linear output."""
         return self.generator(z, domain)
 
+    def render(self, z: torch.Tensor, domain: str, source: torch.Tensor) -> torch.Tensor:
+        """G_domain(z) for z encoded from the image ``source``; with ``source_detail_px``, plus
+        ``source``'s fine band, so one-pixel detail need not pass the 1/4-resolution latent."""
+        out = self.decode(z, domain)  # (B, 1, H, W)
+        if self.source_detail is not None:
+            out = out + self.source_detail(source)
+        return out
+
     # ----------------------------------------------------------------------------- losses
     def discriminator_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """lambda0 * sum_j mean_{i != j} D-loss(D_j(x_j), D_j(G_j(z_i)))  (eq. 5-6, D side)."""
@@ -143,7 +153,7 @@ class GMMUNIT(TranslationModel):
                 if src == dst:
                     continue
                 with torch.no_grad():
-                    fake_img = self.decode(z[src], dst)  # (B, 1, H, W)
+                    fake_img = self.render(z[src], dst, batch[src])  # (B, 1, H, W)
                 fake = self.judge(dst, fake_img)  # (B, 1, h', w')
                 loss = L.gan_discriminator_loss(real, fake, c.gan_mode) / n_src
                 total = total + c.lambda0 * loss
@@ -174,16 +184,16 @@ class GMMUNIT(TranslationModel):
             parts["keep_calcium"] = total.clone()
         with frozen(self.discriminators):
             for d in self.domains:
-                recon = L.reconstruction_loss(x[d], self.decode(z[d], d), weight[d])
+                recon = L.reconstruction_loss(x[d], self.render(z[d], d, x[d]), weight[d])
                 total = total + L.vae_loss(kl[d], recon, lambda1=c.lambda1, lambda2=c.lambda2)
                 parts["kl"] = parts["kl"] + kl[d].detach() / n
                 parts["recon"] = parts["recon"] + recon.detach() / n
             for src, dst in self.pairs():
-                x_fake = self.decode(z[src], dst)  # x_src->dst, (B, 1, H, W)
+                x_fake = self.render(z[src], dst, x[src])  # x_src->dst, (B, 1, H, W)
                 scores = self.judge(dst, x_fake)  # (B, 1, h', w')
                 post_back = self.encode(x_fake, dst)  # q_dst(z | x_src->dst)
                 kl_back = self.latent.kl(post_back)
-                x_cycle = self.decode(self.latent.sample(post_back), src)  # x_src->dst->src
+                x_cycle = self.render(self.latent.sample(post_back), src, x_fake)  # ->dst->src
                 cyc = L.reconstruction_loss(x[src], x_cycle, weight[src])
                 pair = (L.gan_loss(scores, lambda0=c.lambda0, mode=c.gan_mode)
                         + L.cycle_loss(kl[src], kl_back, cyc, lambda3=c.lambda3,
@@ -230,7 +240,7 @@ class GMMUNIT(TranslationModel):
         else:  # one component at a time: never all K means of a whole-slice batch at once
             h = self.encoder(x, source)  # (B, 512*width, H / 2**n_down, W / 2**n_down)
             z = self.latent.most_responsible_mean(h, self.domain_index(source))
-        return self.decode(z, target)  # (B, 1, H, W)
+        return self.render(z, target, x)  # (B, 1, H, W)
 
     @torch.no_grad()
     def component_map(self, x: torch.Tensor, domain: str) -> torch.Tensor:
