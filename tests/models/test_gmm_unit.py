@@ -203,6 +203,33 @@ def test_keep_calcium_term_adds_its_weighted_part_and_needs_bright_source_pixels
         ModelConfig(kind="cyclegan", lambda_keep_calcium=1.0)
 
 
+def test_keep_calcium_cycle_term_weighs_the_way_back_on_bright_source_pixels_only():
+    torch.manual_seed(0)
+    hu = torch.full((2, 1, 32, 32), 40.0) + 15 * torch.randn(2, 1, 32, 32)
+    hu[:, :, 10:13, 10:13] = 600.0  # a calcification in the non-contrast patch
+    scaler = GMMUNIT(ModelConfig(width=0.125, n_components=3)).scaler
+    batch = {"nc": scaler.to_model(hu), "ce": scaler.to_model(hu + 200.0 * (hu > 100))}
+    out = {}
+    for lam in (0.0, 20.0):
+        torch.manual_seed(1)
+        model = build_model(ModelConfig(width=0.125, n_components=3,
+                                        lambda_keep_calcium_cycle=lam))
+        torch.manual_seed(2)
+        out[lam] = model.generator_losses(batch)
+    keep = float(out[20.0]["keep_calcium_cycle"])
+    assert "keep_calcium_cycle" not in out[0.0] and "keep_calcium" not in out[20.0]
+    assert keep > 0
+    assert float(out[20.0]["total"]) == pytest.approx(float(out[0.0]["total"]) + 20.0 * keep,
+                                                      rel=1e-5)
+    soft = {d: x.clamp(max=float(scaler.to_model(torch.tensor(100.0)))) for d, x in batch.items()}
+    torch.manual_seed(2)
+    assert float(model.generator_losses(soft)["keep_calcium_cycle"]) == 0.0
+    with pytest.raises(ValueError, match="lambda_keep_calcium"):
+        ModelConfig(kind="cyclegan", lambda_keep_calcium_cycle=1.0)
+    with pytest.raises(ValueError, match="keep_calcium_from"):
+        ModelConfig(lambda_keep_calcium_cycle=1.0, keep_calcium_from="venous")
+
+
 def test_source_detail_adds_the_source_fine_band_to_every_output_made_from_it():
     torch.manual_seed(0)
     plain = build_model(ModelConfig(width=0.125, n_components=3))

@@ -131,6 +131,11 @@ class ModelConfig(BaseModel):
         "and bone pixels (>= keep_calcium_hu) in its translations: contrast does not enhance "
         "them, and the cycle then teaches the way back to keep them too (docs/method.md); "
         "0 = off, as in the paper"))
+    lambda_keep_calcium_cycle: float = Field(0.0, ge=0, description=(
+        "(GMM-)UNIT: weight of the same masked L1 on the way back (non-contrast -> other "
+        "phase -> non-contrast): the mean error over the source's calcium and bone pixels "
+        "alone, which the cycle's whole-patch L1 dilutes ~1000-fold for a plaque of a few "
+        "pixels (docs/method.md); 0 = off, as in the paper"))
     keep_calcium_from: str = Field("nc", description=(
         "the non-contrast domain whose bright pixels lambda_keep_calcium keeps"))
     keep_calcium_hu: float = Field(130.0, description=(
@@ -173,13 +178,14 @@ class ModelConfig(BaseModel):
         if self.recon_hu_weight_cap > 1 and self.kind == "cyclegan":
             raise ValueError("recon_hu_weight_cap is for (GMM-)UNIT; CycleGAN keeps its "
                              "paper's losses")
-        if self.lambda_keep_calcium and self.kind == "cyclegan":
-            raise ValueError("lambda_keep_calcium is for (GMM-)UNIT; CycleGAN keeps its paper's "
-                             "losses")
+        if (self.lambda_keep_calcium or self.lambda_keep_calcium_cycle) and self.kind == "cyclegan":
+            raise ValueError("lambda_keep_calcium(_cycle) is for (GMM-)UNIT; CycleGAN keeps its "
+                             "paper's losses")
         if self.source_detail_px and self.kind == "cyclegan":
             raise ValueError("source_detail_px is for (GMM-)UNIT; CycleGAN's generator works at "
                              "full resolution")
-        if self.lambda_keep_calcium and self.keep_calcium_from not in self.domains:
+        if ((self.lambda_keep_calcium or self.lambda_keep_calcium_cycle)
+                and self.keep_calcium_from not in self.domains):
             raise ValueError(f"keep_calcium_from {self.keep_calcium_from!r} is not one of the "
                              f"domains {self.domains}")
         if self.init == "identity" and not (self.residual_stages and self.shortcut == "shuffle"):

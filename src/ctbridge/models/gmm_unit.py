@@ -182,6 +182,8 @@ class GMMUNIT(TranslationModel):
             parts["histogram"] = total.clone()
         if c.lambda_keep_calcium:
             parts["keep_calcium"] = total.clone()
+        if c.lambda_keep_calcium_cycle:
+            parts["keep_calcium_cycle"] = total.clone()
         with frozen(self.discriminators):
             for d in self.domains:
                 recon = L.reconstruction_loss(x[d], self.render(z[d], d, x[d]), weight[d])
@@ -209,6 +211,11 @@ class GMMUNIT(TranslationModel):
                     keep = L.masked_l1(x[src], x_fake, x[src] >= self.keep_level)
                     pair = pair + c.lambda_keep_calcium * keep
                     parts["keep_calcium"] = parts["keep_calcium"] + keep.detach() / n_tgt
+                if c.lambda_keep_calcium_cycle and src == c.keep_calcium_from:
+                    keep = L.masked_l1(x[src], x_cycle, x[src] >= self.keep_level)
+                    pair = pair + c.lambda_keep_calcium_cycle * keep
+                    parts["keep_calcium_cycle"] = (parts["keep_calcium_cycle"]
+                                                   + keep.detach() / n_tgt)
                 total = total + pair / n_tgt
                 gan = L.gan_generator_loss(scores.detach(), c.gan_mode)  # unweighted, logged
                 parts["gan"] = parts["gan"] + gan / (n * n_tgt)
