@@ -178,7 +178,9 @@ def test_reconstruction_weight_raises_the_generator_loss_in_bone():
 
 
 
-def test_keep_calcium_term_adds_its_weighted_part_and_needs_bright_source_pixels():
+@pytest.mark.parametrize("term", ["keep_calcium", "keep_calcium_cycle"])
+def test_keep_calcium_terms_add_their_weighted_part_and_need_bright_source_pixels(term):
+    """keep_calcium: translation vs source; keep_calcium_cycle: the way back vs source."""
     torch.manual_seed(0)
     hu = torch.full((2, 1, 32, 32), 40.0) + 15 * torch.randn(2, 1, 32, 32)
     hu[:, :, 10:13, 10:13] = 600.0  # a calcification in the non-contrast patch
@@ -187,47 +189,21 @@ def test_keep_calcium_term_adds_its_weighted_part_and_needs_bright_source_pixels
     out = {}
     for lam in (0.0, 50.0):
         torch.manual_seed(1)
-        model = build_model(ModelConfig(width=0.125, n_components=3, lambda_keep_calcium=lam))
+        model = build_model(ModelConfig(width=0.125, n_components=3, **{f"lambda_{term}": lam}))
         torch.manual_seed(2)
         out[lam] = model.generator_losses(batch)
-    keep = float(out[50.0]["keep_calcium"])
-    assert "keep_calcium" not in out[0.0] and keep > 0
+    other = {"keep_calcium": "keep_calcium_cycle", "keep_calcium_cycle": "keep_calcium"}[term]
+    keep = float(out[50.0][term])
+    assert term not in out[0.0] and other not in out[50.0] and keep > 0
     assert float(out[50.0]["total"]) == pytest.approx(float(out[0.0]["total"]) + 50.0 * keep,
                                                       rel=1e-5)
     soft = {d: x.clamp(max=float(scaler.to_model(torch.tensor(100.0)))) for d, x in batch.items()}
     torch.manual_seed(2)
-    assert float(model.generator_losses(soft)["keep_calcium"]) == 0.0  # nothing >= 130 HU
+    assert float(model.generator_losses(soft)[term]) == 0.0  # nothing >= 130 HU
     with pytest.raises(ValueError, match="keep_calcium_from"):
-        ModelConfig(lambda_keep_calcium=1.0, keep_calcium_from="venous")
+        ModelConfig(**{f"lambda_{term}": 1.0}, keep_calcium_from="venous")
     with pytest.raises(ValueError, match="lambda_keep_calcium"):
-        ModelConfig(kind="cyclegan", lambda_keep_calcium=1.0)
-
-
-def test_keep_calcium_cycle_term_weighs_the_way_back_on_bright_source_pixels_only():
-    torch.manual_seed(0)
-    hu = torch.full((2, 1, 32, 32), 40.0) + 15 * torch.randn(2, 1, 32, 32)
-    hu[:, :, 10:13, 10:13] = 600.0  # a calcification in the non-contrast patch
-    scaler = GMMUNIT(ModelConfig(width=0.125, n_components=3)).scaler
-    batch = {"nc": scaler.to_model(hu), "ce": scaler.to_model(hu + 200.0 * (hu > 100))}
-    out = {}
-    for lam in (0.0, 20.0):
-        torch.manual_seed(1)
-        model = build_model(ModelConfig(width=0.125, n_components=3,
-                                        lambda_keep_calcium_cycle=lam))
-        torch.manual_seed(2)
-        out[lam] = model.generator_losses(batch)
-    keep = float(out[20.0]["keep_calcium_cycle"])
-    assert "keep_calcium_cycle" not in out[0.0] and "keep_calcium" not in out[20.0]
-    assert keep > 0
-    assert float(out[20.0]["total"]) == pytest.approx(float(out[0.0]["total"]) + 20.0 * keep,
-                                                      rel=1e-5)
-    soft = {d: x.clamp(max=float(scaler.to_model(torch.tensor(100.0)))) for d, x in batch.items()}
-    torch.manual_seed(2)
-    assert float(model.generator_losses(soft)["keep_calcium_cycle"]) == 0.0
-    with pytest.raises(ValueError, match="lambda_keep_calcium"):
-        ModelConfig(kind="cyclegan", lambda_keep_calcium_cycle=1.0)
-    with pytest.raises(ValueError, match="keep_calcium_from"):
-        ModelConfig(lambda_keep_calcium_cycle=1.0, keep_calcium_from="venous")
+        ModelConfig(kind="cyclegan", **{f"lambda_{term}": 1.0})
 
 
 def test_source_detail_adds_the_source_fine_band_to_every_output_made_from_it():
