@@ -180,10 +180,9 @@ class GMMUNIT(TranslationModel):
         parts = {k: total.clone() for k in ("kl", "recon", "gan", "cycle_kl", "cycle_recon")}
         if c.lambda_histogram:
             parts["histogram"] = total.clone()
-        if c.lambda_keep_calcium:
-            parts["keep_calcium"] = total.clone()
-        if c.lambda_keep_calcium_cycle:
-            parts["keep_calcium_cycle"] = total.clone()
+        for name in ("keep_calcium", "keep_calcium_cycle"):
+            if getattr(c, f"lambda_{name}"):
+                parts[name] = total.clone()
         with frozen(self.discriminators):
             for d in self.domains:
                 recon = L.reconstruction_loss(x[d], self.render(z[d], d, x[d]), weight[d])
@@ -207,15 +206,15 @@ class GMMUNIT(TranslationModel):
                         by_source_rank=c.histogram_by_source_rank)
                     pair = pair + c.lambda_histogram * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
-                if c.lambda_keep_calcium and src == c.keep_calcium_from:
-                    keep = L.masked_l1(x[src], x_fake, x[src] >= self.keep_level)
-                    pair = pair + c.lambda_keep_calcium * keep
-                    parts["keep_calcium"] = parts["keep_calcium"] + keep.detach() / n_tgt
-                if c.lambda_keep_calcium_cycle and src == c.keep_calcium_from:
-                    keep = L.masked_l1(x[src], x_cycle, x[src] >= self.keep_level)
-                    pair = pair + c.lambda_keep_calcium_cycle * keep
-                    parts["keep_calcium_cycle"] = (parts["keep_calcium_cycle"]
-                                                   + keep.detach() / n_tgt)
+                if src == c.keep_calcium_from:  # calcium and bone do not enhance
+                    calcium = x[src] >= self.keep_level
+                    for name, lam, out in (("keep_calcium", c.lambda_keep_calcium, x_fake),
+                                           ("keep_calcium_cycle", c.lambda_keep_calcium_cycle,
+                                            x_cycle)):
+                        if lam:
+                            keep = L.masked_l1(x[src], out, calcium)
+                            pair = pair + lam * keep
+                            parts[name] = parts[name] + keep.detach() / n_tgt
                 total = total + pair / n_tgt
                 gan = L.gan_generator_loss(scores.detach(), c.gan_mode)  # unweighted, logged
                 parts["gan"] = parts["gan"] + gan / (n * n_tgt)
