@@ -137,7 +137,7 @@ class ModelConfig(BaseModel):
         "alone, which the cycle's whole-patch L1 dilutes ~1000-fold for a plaque of a few "
         "pixels (docs/method.md); 0 = off, as in the paper"))
     keep_calcium_from: str = Field("nc", description=(
-        "the non-contrast domain whose bright pixels lambda_keep_calcium keeps"))
+        "the non-contrast domain whose bright pixels lambda_keep_calcium(_cycle) keep"))
     keep_calcium_hu: float = Field(130.0, description=(
         "HU from which a non-contrast pixel is calcium or bone (Agatston's 130)"))
 

@@ -206,7 +206,9 @@ class GMMUNIT(TranslationModel):
                         by_source_rank=c.histogram_by_source_rank)
                     pair = pair + c.lambda_histogram * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
-                if src == c.keep_calcium_from:  # calcium and bone do not enhance
+                if src == c.keep_calcium_from and (c.lambda_keep_calcium
+                                                   or c.lambda_keep_calcium_cycle):
+                    # calcium and bone do not enhance
                     calcium = x[src] >= self.keep_level
                     for name, lam, out in (("keep_calcium", c.lambda_keep_calcium, x_fake),
                                            ("keep_calcium_cycle", c.lambda_keep_calcium_cycle,
