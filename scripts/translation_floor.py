@@ -13,10 +13,12 @@ the true target phase the way ``ctbridge evaluate`` does (body MAE):
 With ``--translations DIR`` (a folder with ``nc2ce/`` and ``ce2nc/`` NIfTIs, as
 ``translation_ablation.py`` writes) it also splits each translation's error: MAE against the
 noise-free truth, and the correlation of its residual with the source's noise (how much of the
-source's noise the translator carries over).
+source's noise the translator carries over). With ``--by-label`` it also prints, per phantom
+label, what that label adds to the body MAE (its summed error over the body's pixel count) for
+the translation and for the perfect noisy oracle: where the excess over the floor lives.
 
     python scripts/translation_floor.py --data /tmp/ph0big \
-        --test patient_006,patient_007 [--translations runs/abl/NAME/translations/NAME]
+        --test patient_006,patient_007 [--translations runs/abl/NAME/translations/NAME [--by-label]]
 """
 
 from __future__ import annotations
@@ -41,11 +43,28 @@ def render(entry: dict, meta: dict, noise_hu: float) -> dict[str, np.ndarray]:
                             fov_mm=meta["fov_mm"]).volumes
 
 
+def print_by_label(pred: np.ndarray, oracle: np.ndarray, truth: np.ndarray, body: np.ndarray,
+                   labels: np.ndarray, names: dict[str, int]) -> None:
+    """Each label's share of the body MAE (HU), translation vs the perfect noisy oracle."""
+    n = body.sum()
+    print("    label | body share | translation adds | oracle adds | excess")
+    for label, value in sorted(names.items(), key=lambda kv: kv[1]):
+        inside = body & (labels == value)
+        if not inside.any():
+            continue
+        ours = float(np.abs(pred - truth)[inside].sum() / n)
+        ideal = float(np.abs(oracle - truth)[inside].sum() / n)
+        share = inside.sum() / n
+        print(f"    {label} | {share:.3f} | {ours:.2f} | {ideal:.2f} | {ours - ideal:+.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="phantom cohort (dataset.json)")
     ap.add_argument("--test", default="patient_006,patient_007")
     ap.add_argument("--translations", type=Path, help="folder with nc2ce/ and ce2nc/")
+    ap.add_argument("--by-label", action="store_true",
+                    help="split the translation's body MAE by phantom label")
     args = ap.parse_args()
     meta = json.loads((args.data / "dataset.json").read_text())
     contrast = next(p for p in meta["phases"] if p != "nc")
@@ -67,6 +86,10 @@ def main() -> None:
                 cells += [mae_hu(pred, truth, body), mae_hu(pred, clean[dst], body),
                           float(np.corrcoef(residual[body], source_noise[body])[0, 1])]
             print(f"{name} | {src}->{dst} | " + " | ".join(f"{c:.2f}" for c in cells))
+            if args.translations and args.by_label:
+                labels = read_scan(args.data / "labels" / f"{name}.nii.gz").array.astype(int)
+                print_by_label(pred, clean[dst] + source_noise, truth, body, labels,
+                               meta["labels"])
 
 
 if __name__ == "__main__":
