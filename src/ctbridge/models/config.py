@@ -187,7 +187,9 @@ class ModelConfig(BaseModel):
         if ((self.lambda_keep_calcium or self.lambda_keep_calcium_cycle)
                 and self.keep_calcium_from not in self.domains):
             raise ValueError(f"keep_calcium_from {self.keep_calcium_from!r} is not one of the "
-                             f"domains {self.domains}")
+                             f"domains {self.domains}: name the non-contrast domain "
+                             "(model.keep_calcium_from=...) or switch the keep-calcium terms "
+                             "off (model.lambda_keep_calcium=0, model.lambda_keep_calcium_cycle=0)")
         if self.init == "identity" and not (self.residual_stages and self.shortcut == "shuffle"):
             raise ValueError("init 'identity' needs residual_stages=true and shortcut='shuffle'")
         if self.fixed_prior and self.n_components != 1:
