@@ -86,19 +86,24 @@ def test_every_built_in_preset_loads_through_the_one_mechanism():
     assert qc_config().steps == QCConfig().steps  # no preset: the documented defaults
 
 
-@pytest.mark.parametrize("name, steps, histogram", [("gmm_unit", 9000, 1000.0),
-                                                    ("unit", 9000, 1000.0),
-                                                    ("cyclegan", 16000, 0.0)])
-def test_cpu_quality_is_cpu_small_trained_longer(name, steps, histogram):
+QUALITY_TERMS = {"lambda_histogram": 1000.0, "lambda_keep_calcium": 100.0,
+                 "lambda_keep_calcium_cycle": 100.0, "recon_hu_weight_cap": 4.0}
+
+
+@pytest.mark.parametrize("name, steps, terms", [("gmm_unit", 9000, QUALITY_TERMS),
+                                                ("unit", 9000, QUALITY_TERMS),
+                                                ("cyclegan", 16000, {})])
+def test_cpu_quality_is_cpu_small_trained_longer(name, steps, terms):
     """The ~30-min preset inherits cpu-small (a YAML merge key) and changes only the length and,
-    for (GMM-)UNIT, switches the distribution loss on: the README's minutes table compares
-    exactly that."""
+    for (GMM-)UNIT, switches on the loss terms measured at 30 minutes (distribution loss,
+    keep-calcium both ways, HU-aware L1): the README's minutes table compares exactly that."""
     from ctbridge.training.config import TrainConfig
 
     small = load_config(TrainConfig, name, preset="cpu-small")
     quality = load_config(TrainConfig, name, preset="cpu-quality")
-    assert (quality.optim.steps, quality.model.lambda_histogram) == (steps, histogram)
+    assert quality.optim.steps == steps
+    assert {k: getattr(quality.model, k) for k in terms} == terms
     changed = small.model_copy(update={
         "optim": small.optim.model_copy(update={"steps": steps}),
-        "model": small.model.model_copy(update={"lambda_histogram": histogram})})
+        "model": small.model.model_copy(update=terms)})
     assert quality == changed
