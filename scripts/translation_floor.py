@@ -66,6 +66,8 @@ def main() -> None:
     ap.add_argument("--by-label", action="store_true",
                     help="split the translation's body MAE by phantom label")
     args = ap.parse_args()
+    if args.by_label and not args.translations:
+        ap.error("--by-label splits a translation's error: give --translations too")
     meta = json.loads((args.data / "dataset.json").read_text())
     contrast = next(p for p in meta["phases"] if p != "nc")
     by_name = {p["name"]: p for p in meta["patients"]}
@@ -74,6 +76,8 @@ def main() -> None:
              args.translations else ""))
     for name in args.test.split(","):
         noisy, clean = (render(by_name[name], meta, n) for n in (meta["noise_hu"], 0.0))
+        labels = (read_scan(args.data / "labels" / f"{name}.nii.gz").array.astype(int)
+                  if args.by_label else None)
         for src, dst, folder in (("nc", contrast, "nc2ce"), (contrast, "nc", "ce2nc")):
             truth = noisy[dst]
             body = body_mask(truth)
@@ -86,8 +90,7 @@ def main() -> None:
                 cells += [mae_hu(pred, truth, body), mae_hu(pred, clean[dst], body),
                           float(np.corrcoef(residual[body], source_noise[body])[0, 1])]
             print(f"{name} | {src}->{dst} | " + " | ".join(f"{c:.2f}" for c in cells))
-            if args.translations and args.by_label:
-                labels = read_scan(args.data / "labels" / f"{name}.nii.gz").array.astype(int)
+            if labels is not None:
                 print_by_label(pred, clean[dst] + source_noise, truth, body, labels,
                                meta["labels"])
 
