@@ -106,6 +106,19 @@ def test_intensity_distribution_loss_by_source_rank_fixes_where_values_go():
                                                by_source_rank=True)) > 0.05
 
 
+@pytest.mark.parametrize("by_rank", [False, True])
+def test_intensity_distribution_loss_in_bf16_matches_fp32(by_rank):
+    # bf16 counts only to 256 exactly: a 32 x 32 patch's top quantile index (1023) once
+    # rounded to 1024 and indexed past the end under `precision=bf16`
+    torch.manual_seed(0)
+    source, real = (torch.rand(2, 1, 32, 32) * 0.8 - 0.4 for _ in range(2))
+    fake = source + 0.05
+    kw = dict(low=-0.5, high=0.5, by_source_rank=by_rank)
+    want = float(L.intensity_distribution_loss(fake, real, source, **kw))
+    got = L.intensity_distribution_loss(*(t.bfloat16() for t in (fake, real, source)), **kw)
+    assert abs(float(got) - want) < 0.01
+
+
 def test_reconstruction_loss_weights_each_pixel():
     x = torch.zeros(1, 1, 2, 2)
     x_hat = torch.tensor([[[[0.1, 0.1], [0.1, 0.1]]]])

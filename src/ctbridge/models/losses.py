@@ -104,7 +104,7 @@ def _masked_quantiles(x: torch.Tensor, mask: torch.Tensor, levels: torch.Tensor
     (B, Q) per row -- among the row's ``mask``-ed entries; the count of those entries (B,))."""
     n = mask.sum(dim=1)  # (B,)
     ranked = torch.where(mask, x, torch.full_like(x, _LEFT_OUT)).sort(dim=1).values
-    per_row = levels if levels.dim() == 2 else levels[None]
+    per_row = (levels if levels.dim() == 2 else levels[None]).float()  # bf16 cannot count
     index = (per_row * (n[:, None] - 1).clamp(min=0)).round().long()  # (B, Q)
     return ranked.gather(1, index), n
 
@@ -139,11 +139,11 @@ def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: 
         order = torch.where(mask_f, src, torch.full_like(src, _LEFT_OUT)).argsort(dim=1)
         rank = torch.empty_like(order).scatter_(
             1, order, torch.arange(src.shape[1], device=src.device).expand_as(order))
-        level = (rank.to(f.dtype) / (nf[:, None] - 1).clamp(min=1)).clamp(max=1.0)  # (B, N)
+        level = (rank.float() / (nf[:, None] - 1).clamp(min=1)).clamp(max=1.0)  # (B, N)
         target, nr = _masked_quantiles(r, mask_r, level)  # real value at the source's rank
         error = ((f - target).abs() * mask_f).sum(dim=1) / nf.clamp(min=1).to(f.dtype)
     else:
-        q = torch.linspace(0.0, 1.0, levels, device=fake.device, dtype=fake.dtype)
+        q = torch.linspace(0.0, 1.0, levels, device=fake.device)
         fq, nf = _masked_quantiles(f, mask_f, q)
         rq, nr = _masked_quantiles(r, mask_r, q)
         error = (fq - rq).abs().mean(dim=1)
