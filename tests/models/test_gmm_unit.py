@@ -228,3 +228,30 @@ def test_source_detail_adds_the_source_fine_band_to_every_output_made_from_it():
     assert float(plain.generator_losses(batch)["recon"]) != float(losses["recon"])
     with pytest.raises(ValueError, match="source_detail_px"):
         ModelConfig(kind="cyclegan", source_detail_px=1.0)
+
+
+@pytest.mark.parametrize("kind", ["gmm_unit", "unit"])
+def test_losses_batched_into_one_call_per_network_equal_one_call_per_input(kind):
+    # G_d renders its reconstruction and its translations, D_d judges the real patches and
+    # the translations, each in one call: the same numbers and gradients as separate calls
+    batch = {"nc": torch.randn(3, 1, 32, 32) * 0.2, "ce": torch.randn(3, 1, 32, 32) * 0.2 + 0.3}
+    results = []
+    for batched in (True, False):
+        model = _model(kind, lambda_histogram=10.0, recon_hu_weight_cap=4.0)
+        if not batched:
+            model._in_one_call = lambda net, *inputs: [net(*a) for a in zip(*inputs, strict=True)]
+        torch.manual_seed(3)
+        d = model.discriminator_losses(batch)
+        g = model.generator_losses(batch)
+        g["total"].backward()
+        grads = [p.grad.clone() for p in model.generator_parameters() if p.grad is not None]
+        results.append((d, g, grads))
+    (d1, g1, grads1), (d2, g2, grads2) = results
+    assert d1.keys() == d2.keys() and g1.keys() == g2.keys()
+    for key in d1:
+        torch.testing.assert_close(d1[key], d2[key], rtol=1e-5, atol=1e-6)
+    for key in g1:
+        torch.testing.assert_close(g1[key].detach(), g2[key].detach(), rtol=1e-5, atol=1e-6)
+    assert len(grads1) == len(grads2) > 0
+    for a, b in zip(grads1, grads2, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
