@@ -115,7 +115,9 @@ def train(
                     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoints/latest.")] = False,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto.")] = None,
-    precision: Annotated[str | None, typer.Option(help="fp32 or bf16 (autocast).")] = None,
+    precision: Annotated[str | None, typer.Option(
+        help="fp32, bf16 (autocast) or auto (bf16 where the device computes it natively).")
+    ] = None,
 ) -> None:
     """Train GMM-UNIT, UNIT or CycleGAN (the config's model.kind) on unpaired scans.
 

@@ -73,7 +73,9 @@ class TrainConfig(BaseModel):
     seed: int = Field(0, description="torch seed (weights, latent sampling) and sampler seed")
     device: str = Field("auto", description="'cpu', 'cuda', 'cuda:1' or 'auto' (cuda when "
                                             "there is one)")
-    precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16 = autocast")
+    precision: Literal["fp32", "bf16", "auto"] = Field("fp32", description=(
+        "bf16 = autocast (the weights and the Adam state stay fp32); auto = bf16 where the "
+        "device computes bf16 natively (CPU: avx512_bf16 / amx_bf16), fp32 elsewhere"))
     channels_last: bool = Field(True, description=(
         "NHWC memory layout for weights and activations (oneDNN's fast path on CPUs, tensor "
         "cores on GPUs); the results are the same up to float rounding"))

@@ -26,7 +26,7 @@ from ctbridge.data.intensity import IntensityScaler
 from ctbridge.data.patch_sampler import TrainingVolume, UnpairedPatchSampler, load_training_volume
 from ctbridge.data.phase_contrast import HU_EDGES
 from ctbridge.data.sources import domain_scans
-from ctbridge.device import resolve_device
+from ctbridge.device import resolve_device, resolve_precision
 from ctbridge.errors import CheckpointError
 from ctbridge.models import TranslationModel, build_model
 from ctbridge.models import checkpoint as model_ckpt
@@ -75,6 +75,7 @@ class Trainer:
             self.device = torch.device("cuda", self.ctx.local_rank)
             torch.cuda.set_device(self.device)
         self.progress = progress and self.ctx.is_main
+        self.precision = resolve_precision(config.precision, self.device)
         self.scaler = config.intensity.scaler()
         torch.manual_seed(config.seed)
         self.model: TranslationModel = build_model(config.model).to(self.device)
@@ -147,7 +148,7 @@ class Trainer:
 
     # ----------------------------------------------------------------------------- steps
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.config.precision == "bf16":
+        if self.precision == "bf16":
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
@@ -308,8 +309,8 @@ class Trainer:
         self._setup_logging()
         if self.ctx.is_main:
             save_config(cfg, self.out_dir / "config.yaml")
-        log.info("device %s, world size %d, model %s (%d G / %d D parameters)", self.device,
-                 self.ctx.world_size, cfg.model.kind,
+        log.info("device %s (%s), world size %d, model %s (%d G / %d D parameters)",
+                 self.device, self.precision, self.ctx.world_size, cfg.model.kind,
                  sum(p.numel() for p in self.model.generator_parameters()),
                  sum(p.numel() for p in self.model.discriminator_parameters()))
         self._load_data()
