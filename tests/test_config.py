@@ -104,6 +104,9 @@ def test_cpu_small_switches_on_the_cpu_terms(name, terms):
     plain = load_config(TrainConfig, name)
     assert {k: getattr(small.model, k) for k in CPU_TERMS} == terms
     assert {k: getattr(plain.model, k) for k in CPU_TERMS} == PAPER_TERMS
+    # bf16 where the CPU has it (measured for (GMM-)UNIT only); the paper's runs in fp32
+    assert small.precision == ("fp32" if name == "cyclegan" else "auto")
+    assert plain.precision == "fp32"
 
 
 @pytest.mark.parametrize("name, steps", [("gmm_unit", 9000), ("unit", 9000),

@@ -158,3 +158,18 @@ def test_bf16_autocast_step_runs(kind):
         g = model.generator_losses(batch)
     g["total"].backward()
     assert torch.isfinite(g["total"]) and torch.isfinite(d["total"])
+
+
+@pytest.mark.parametrize("domains", [("nc", "ce"), THREE])
+def test_discriminator_warmup_judges_every_domain_in_one_call_with_the_same_numbers(kind,
+                                                                                    domains):
+    torch.manual_seed(0)
+    model = build_model(tiny_config(kind, domains))
+    batch = _batch(model, b=3)
+    one_call = model.discriminator_warmup_losses(batch)
+    model._in_one_call = lambda net, *inputs: [net(*a) for a in zip(*inputs, strict=True)]
+    per_input = model.discriminator_warmup_losses(batch)
+    assert one_call.keys() == per_input.keys()
+    for key in one_call:
+        torch.testing.assert_close(one_call[key], per_input[key], rtol=1e-5, atol=1e-6)
+    assert float(one_call["total"]) > 0

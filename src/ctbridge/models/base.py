@@ -16,7 +16,8 @@ stateful parts live in persistent buffers, so a checkpoint of ``state_dict`` and
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 
 import torch
 from torch import nn
@@ -132,6 +133,17 @@ class TranslationModel(nn.Module):
         """Encoder/generator losses; ``'total'`` + unweighted parts."""
         raise NotImplementedError
 
+    def _in_one_call(self, net: Callable[..., torch.Tensor], *inputs: Sequence[torch.Tensor]
+                     ) -> list[torch.Tensor]:
+        """``[net(a, b, ...) for a, b, ... in zip(*inputs)]``, computed as one call on the
+        concatenated batches: small convolutions on a CPU cost mostly per call, so this is
+        ~10 % of a GMM-UNIT training step (``benchmarks/bench_preset_step.py``). Exact for
+        per-sample normalisations; with "batch" norm, one call per input."""
+        if "batch" in (self.config.generator_norm, self.config.discriminator_norm):
+            return [net(*args) for args in zip(*inputs, strict=True)]
+        sizes = [t.shape[0] for t in inputs[0]]
+        return list(net(*(torch.cat(list(ts)) for ts in inputs)).split(sizes))
+
     def discriminator_warmup_losses(self, batch: Mapping[str, torch.Tensor]
                                     ) -> dict[str, torch.Tensor]:
         """D_j taught to tell real x_j (real) from the real scans of every other domain (fake).
@@ -148,13 +160,13 @@ class TranslationModel(nn.Module):
         hits = total.clone()
         n_src = len(self.domains) - 1
         for dst in self.domains:
-            real = self.judge(dst, batch[dst])  # (B, 1, h', w')
-            for src in self.domains:
-                if src != dst:
-                    other = self.judge(dst, batch[src])
-                    total = total + L.gan_discriminator_loss(real, other, mode) / n_src
-                    hits = hits + (real.mean(dim=(1, 2, 3)) > other.mean(dim=(1, 2, 3))
-                                   ).float().mean().detach() / (n_src * len(self.domains))
+            sources = [src for src in self.domains if src != dst]
+            real, *others = self._in_one_call(partial(self.judge, dst),
+                                              [batch[dst], *(batch[src] for src in sources)])
+            for other in others:  # (B, 1, h', w')
+                total = total + L.gan_discriminator_loss(real, other, mode) / n_src
+                hits = hits + (real.mean(dim=(1, 2, 3)) > other.mean(dim=(1, 2, 3))
+                               ).float().mean().detach() / (n_src * len(self.domains))
         return {"total": total, "gan": total.detach() / len(self.domains), "ranked": hits}
 
     def translate(self, x: torch.Tensor, source: str, target: str, *,

@@ -26,7 +26,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from functools import partial
 
 import numpy as np
@@ -230,17 +230,6 @@ class GMMUNIT(TranslationModel):
                 parts["cycle_kl"] = parts["cycle_kl"] + kl_back.detach() / (n * n_tgt)
                 parts["cycle_recon"] = parts["cycle_recon"] + cyc.detach() / (n * n_tgt)
         return {"total": total, **parts}
-
-    def _in_one_call(self, net: Callable[..., torch.Tensor], *inputs: Sequence[torch.Tensor]
-                     ) -> list[torch.Tensor]:
-        """``[net(a, b, ...) for a, b, ... in zip(*inputs)]``, computed as one call on the
-        concatenated batches: small convolutions on a CPU cost mostly per call, so this is
-        ~10 % of a training step (README, speed). Every normalisation here is per sample
-        ("batch" norm excepted, which then gets one call per input as before)."""
-        if "batch" in (self.config.generator_norm, self.config.discriminator_norm):
-            return [net(*args) for args in zip(*inputs, strict=True)]
-        sizes = [t.shape[0] for t in inputs[0]]
-        return list(net(*(torch.cat(list(ts)) for ts in inputs)).split(sizes))
 
     def recon_weight(self, x: torch.Tensor) -> torch.Tensor | None:
         """Per-pixel weight of the reconstruction and cycle L1 on the real image ``x``: HU per
