@@ -11,7 +11,7 @@ all of them alike, and the median chunk is reported:
 
 * reference: one network call per input, fp32 (how the step ran before the batched calls);
 * batched: G_d renders its reconstruction and translations, D_d judges real and translated
-  patches, in one call each (``GMMUNIT._in_one_call``), fp32;
+  patches, in one call each (``TranslationModel.batch_calls``), fp32;
 * shipped: batched, with the preset's precision (``auto``: bf16 where the CPU has it natively).
 """
 
@@ -22,7 +22,6 @@ import contextlib
 import statistics
 import sys
 import time
-import types
 from pathlib import Path
 
 import torch
@@ -36,16 +35,11 @@ from ctbridge.models import build_model  # noqa: E402
 from ctbridge.training.config import TrainConfig  # noqa: E402
 
 
-def _one_call_per_input(self, net, *inputs):  # the reference: no batching across inputs
-    return [net(*args) for args in zip(*inputs, strict=True)]
-
-
 def make_variant(cfg: TrainConfig, *, batched: bool, precision: str):
     """A step function for a fresh model of ``cfg`` (same seed for every variant)."""
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model).to(memory_format=torch.channels_last)
-    if not batched:
-        model._in_one_call = types.MethodType(_one_call_per_input, model)
+    model.batch_calls = batched  # False: one call per input, the reference
     opt_d = torch.optim.Adam(model.discriminator_parameters(), lr=cfg.optim.lr)
     opt_g = torch.optim.Adam(model.generator_parameters(), lr=cfg.optim.lr)
     p = cfg.data.patch_size or 32

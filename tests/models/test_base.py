@@ -166,9 +166,14 @@ def test_discriminator_warmup_judges_every_domain_in_one_call_with_the_same_numb
     torch.manual_seed(0)
     model = build_model(tiny_config(kind, domains))
     batch = _batch(model, b=3)
+    calls = []
+    for disc in model.discriminators.values():
+        disc.register_forward_hook(lambda *_: calls.append(1))
     one_call = model.discriminator_warmup_losses(batch)
-    model._in_one_call = lambda net, *inputs: [net(*a) for a in zip(*inputs, strict=True)]
+    assert len(calls) == len(domains)  # each D_j: every domain's patches in one call
+    model.batch_calls = False
     per_input = model.discriminator_warmup_losses(batch)
+    assert len(calls) == len(domains) + len(domains) ** 2
     assert one_call.keys() == per_input.keys()
     for key in one_call:
         torch.testing.assert_close(one_call[key], per_input[key], rtol=1e-5, atol=1e-6)

@@ -230,6 +230,12 @@ def test_source_detail_adds_the_source_fine_band_to_every_output_made_from_it():
         ModelConfig(kind="cyclegan", source_detail_px=1.0)
 
 
+def _count_calls(module: torch.nn.Module, calls: dict[str, int], key: str) -> None:
+    def hook(*_) -> None:
+        calls[key] += 1
+    module.register_forward_hook(hook)
+
+
 @pytest.mark.parametrize("kind", ["gmm_unit", "unit"])
 def test_losses_batched_into_one_call_per_network_equal_one_call_per_input(kind):
     # G_d renders its reconstruction and its translations, D_d judges the real patches and
@@ -238,15 +244,21 @@ def test_losses_batched_into_one_call_per_network_equal_one_call_per_input(kind)
     results = []
     for batched in (True, False):
         model = _model(kind, lambda_histogram=10.0, recon_hu_weight_cap=4.0)
-        if not batched:
-            model._in_one_call = lambda net, *inputs: [net(*a) for a in zip(*inputs, strict=True)]
+        model.batch_calls = batched
+        calls = {"G": 0, "D": 0}
+        _count_calls(model.generator, calls, "G")
+        for disc in model.discriminators.values():
+            _count_calls(disc, calls, "D")
         torch.manual_seed(3)
         d = model.discriminator_losses(batch)
         g = model.generator_losses(batch)
         g["total"].backward()
         grads = [p.grad.clone() for p in model.generator_parameters() if p.grad is not None]
-        results.append((d, g, grads))
-    (d1, g1, grads1), (d2, g2, grads2) = results
+        results.append((d, g, grads, calls))
+    (d1, g1, grads1, calls1), (d2, g2, grads2, calls2) = results
+    # D step: 2 translations + D(real, fake) per domain; G step: recon + translation per G_d,
+    # 2 cycles; D on the 2 translations
+    assert calls1 == {"G": 2 + 2 + 2, "D": 2 + 2} and calls2 == {"G": 2 + 4 + 2, "D": 4 + 2}
     assert d1.keys() == d2.keys() and g1.keys() == g2.keys()
     for key in d1:
         torch.testing.assert_close(d1[key], d2[key], rtol=1e-5, atol=1e-6)

@@ -65,6 +65,9 @@ class TranslationModel(nn.Module):
         self.config = config
         self.domains: list[str] = list(config.domains)
         self.progress = 0.0  # share of training done, set by the trainer every step
+        # one network call for several inputs where exact (:meth:`_in_one_call`); False gives
+        # one call per input, the reference that tests and benchmarks compare against
+        self.batch_calls = True
 
     # ----------------------------------------------------------------------------- helpers
     def domain_index(self, name: str) -> int:
@@ -138,8 +141,9 @@ class TranslationModel(nn.Module):
         """``[net(a, b, ...) for a, b, ... in zip(*inputs)]``, computed as one call on the
         concatenated batches: small convolutions on a CPU cost mostly per call, so this is
         ~10 % of a GMM-UNIT training step (``benchmarks/bench_preset_step.py``). Exact for
-        per-sample normalisations; with "batch" norm, one call per input."""
-        if "batch" in (self.config.generator_norm, self.config.discriminator_norm):
+        per-sample normalisations; with "batch" norm or ``batch_calls`` off, one call per input."""
+        if not self.batch_calls or "batch" in (self.config.generator_norm,
+                                               self.config.discriminator_norm):
             return [net(*args) for args in zip(*inputs, strict=True)]
         sizes = [t.shape[0] for t in inputs[0]]
         return list(net(*(torch.cat(list(ts)) for ts in inputs)).split(sizes))
