@@ -11,6 +11,13 @@ score them against their true other phase, and check the targets of
     python scripts/translation_ablation.py --out runs/ablation --table
     python scripts/translation_ablation.py --data PHANTOM --out runs/ablation --name baseline \
         --rescore [same --config/--set]   # score a finished run again (a metric was added)
+    python scripts/translation_ablation.py --data WIDER --out runs/wide --name baseline \
+        --score-from runs/ablation/baseline --test ...   # a finished run on more held-out patients
+
+``--score-from`` scores a run trained elsewhere on another (larger) cohort's patients without
+training it again: two held-out patients carry 10-24 plaques each, so one plaque moves a share
+by 4-10 points; a cohort generated with the same seed and more patients has the same first
+patients and unseen ones after them. It refuses a test patient the run was trained on.
 """
 
 from __future__ import annotations
@@ -83,7 +90,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     earlier = read_rows(jsonl) if jsonl.is_file() else []
     t0 = time.perf_counter()
     curve: list[dict[str, Any]] = []
-    if args.rescore:  # score the finished run again (new metrics); keep its timing and curve
+    if args.score_from:  # a run trained elsewhere, scored here on other held-out patients
+        seconds, training, curve = _link_finished_run(args.score_from, run_dir, args.data, holdout)
+    elif args.rescore:  # score the finished run again (new metrics); keep its timing and curve
         mine = [r for r in earlier if r["name"] == args.name]
         if not mine or not (run_dir / "checkpoints").is_dir():
             raise SystemExit(f"--rescore: no finished run {args.name!r} in {args.out}")
@@ -115,13 +124,45 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                            "training_seconds": round(training, 1),
                            "directions": score_directions(run_dir, args.name, cohort, holdout,
                                                           args.quiet)}
-    if args.rescore:  # the row replaces the earlier one, in place
+    if args.score_from:
+        row["scored_from"] = str(args.score_from)
+    if args.rescore or any(r["name"] == args.name for r in earlier):  # replace, in place
         rows = [row if r["name"] == args.name else r for r in earlier]
         jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     else:
         with jsonl.open("a") as f:
             f.write(json.dumps(row) + "\n")
     return row
+
+
+def _patient_seeds(data: Path) -> dict[str, int]:
+    """Phantom patient file name -> its generator seed (``dataset.json``)."""
+    meta = json.loads((data / "dataset.json").read_text())
+    return {f"{p['name']}.nii.gz": int(p["seed"]) for p in meta["patients"]}
+
+
+def _link_finished_run(source: Path, run_dir: Path, data: Path, holdout: list[str]
+                       ) -> tuple[float, float, list[dict[str, Any]]]:
+    """Link ``source``'s checkpoints into ``run_dir`` after checking that no held-out patient
+    was one it trained on; its (seconds, training seconds, curve) from its ablation row."""
+    rows = [r for r in read_rows(source.parent / "ablation.jsonl") if r["name"] == source.name] \
+        if (source.parent / "ablation.jsonl").is_file() else []
+    if not rows or not (source / "checkpoints").is_dir():
+        raise SystemExit(f"--score-from: {source} is no finished run of an ablation.jsonl")
+    trained = set(_patient_seeds(Path(rows[-1]["data"]))) - set(rows[-1]["test"])
+    leaked = sorted(set(holdout) & trained)
+    if leaked:
+        raise SystemExit(f"--score-from: {source} was trained on {', '.join(leaked)}")
+    theirs, ours = _patient_seeds(Path(rows[-1]["data"])), _patient_seeds(data)
+    if any(theirs[n] != ours[n] for n in theirs.keys() & ours.keys()):
+        raise SystemExit(f"--score-from: {data} and {rows[-1]['data']} differ in the patients "
+                         "they share (not one phantom seed?)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    link = run_dir / "checkpoints"
+    if not link.exists():
+        link.symlink_to((source / "checkpoints").resolve(), target_is_directory=True)
+    return (rows[-1]["train_seconds"], rows[-1].get("training_seconds", 0.0),
+            rows[-1]["curve"])
 
 
 def score_directions(model: Path, name: str, cohort: Any, holdout: list[str], quiet: bool
@@ -264,6 +305,8 @@ def main() -> None:
                    "from their --curve-full points; then exit")
     p.add_argument("--rescore", action="store_true", help="score the finished run --name again "
                    "(after a metric was added) without training; replaces its row")
+    p.add_argument("--score-from", type=Path, help="a finished run of another --out: score it "
+                   "on --data's --test patients (none of them trained on) without training")
     args = p.parse_args()
     if args.minutes:
         print(minutes_table(args.out, args.minutes.split(",")))
