@@ -149,11 +149,10 @@ def _link_finished_run(source: Path, run_dir: Path, data: Path, holdout: list[st
         if (source.parent / "ablation.jsonl").is_file() else []
     if not rows or not (source / "checkpoints").is_dir():
         raise SystemExit(f"--score-from: {source} is no finished run of an ablation.jsonl")
-    trained = set(_patient_seeds(Path(rows[-1]["data"]))) - set(rows[-1]["test"])
-    leaked = sorted(set(holdout) & trained)
+    theirs, ours = _patient_seeds(Path(rows[-1]["data"])), _patient_seeds(data)
+    leaked = sorted(set(holdout) & (set(theirs) - set(rows[-1]["test"])))
     if leaked:
         raise SystemExit(f"--score-from: {source} was trained on {', '.join(leaked)}")
-    theirs, ours = _patient_seeds(Path(rows[-1]["data"])), _patient_seeds(data)
     if any(theirs[n] != ours[n] for n in theirs.keys() & ours.keys()):
         raise SystemExit(f"--score-from: {data} and {rows[-1]['data']} differ in the patients "
                          "they share (not one phantom seed?)")
