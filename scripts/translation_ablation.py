@@ -15,9 +15,10 @@ score them against their true other phase, and check the targets of
         --score-from runs/ablation/baseline --test ...   # a finished run on more held-out patients
 
 ``--score-from`` scores a run trained elsewhere on another (larger) cohort's patients without
-training it again: two held-out patients carry 10-24 plaques each, so one plaque moves a share
-by 4-10 points; a cohort generated with the same seed and more patients has the same first
-patients and unseen ones after them. It refuses a test patient the run was trained on.
+training it again: the phantom's held-out patient_006/007 carry 4-26 plaques each, so one
+plaque moves a per-patient-mean share by 2-12 points; a cohort generated with the same seed
+and more patients has the same first patients and unseen ones after them. It refuses a test
+patient the run was trained on.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                                           args.quiet)}
     if args.score_from:
         row["scored_from"] = str(args.score_from)
-    if args.rescore or any(r["name"] == args.name for r in earlier):  # replace, in place
+    if args.rescore or (args.score_from and any(r["name"] == args.name for r in earlier)):
         rows = [row if r["name"] == args.name else r for r in earlier]
         jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     else:
