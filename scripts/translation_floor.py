@@ -15,10 +15,15 @@ With ``--translations DIR`` (a folder with ``nc2ce/`` and ``ce2nc/`` NIfTIs, as
 noise-free truth, and the correlation of its residual with the source's noise (how much of the
 source's noise the translator carries over). With ``--by-label`` it also prints, per phantom
 label, what that label adds to the body MAE (its summed error over the body's pixel count) for
-the translation and for the perfect noisy oracle: where the excess over the floor lives.
+the translation and for the perfect noisy oracle: where the excess over the floor lives. With
+``--noise-split`` it fits, inside eroded homogeneous tissues, translation - noise-free truth =
+bias + slope x source noise + rest: slope 1 carries the source's noise over unchanged, and the
+rest's standard deviation is texture the translator made up (the phantom's tissues are flat
+before noise, so a perfect translation has bias 0, slope 1, rest 0).
 
     python scripts/translation_floor.py --data /tmp/ph0big \
-        --test patient_006,patient_007 [--translations runs/abl/NAME/translations/NAME [--by-label]]
+        --test patient_006,patient_007 [--translations runs/abl/NAME/translations/NAME
+        [--by-label] [--noise-split]]
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from ctbridge.data.body_mask import body_mask
 from ctbridge.evaluation.image_metrics import mae_hu
@@ -58,6 +64,26 @@ def print_by_label(pred: np.ndarray, oracle: np.ndarray, truth: np.ndarray, body
         print(f"    {label} | {share:.3f} | {ours:.2f} | {ideal:.2f} | {ours - ideal:+.2f}")
 
 
+NOISE_SPLIT_TISSUES = ("fat", "muscle", "liver", "spleen", "kidney_left_cortex", "aorta",
+                       "bowel_content")
+
+
+def print_noise_split(pred: np.ndarray, clean_truth: np.ndarray, source_noise: np.ndarray,
+                      labels: np.ndarray, names: dict[str, int]) -> None:
+    """Per tissue (eroded 5 x 5 in-plane): the bias, the slope on the source's noise and the
+    standard deviation of what is left of translation - noise-free truth (HU)."""
+    print("    tissue | pixels | bias | slope on source noise | made-up std")
+    for tissue in NOISE_SPLIT_TISSUES:
+        inside = ndimage.binary_erosion(labels == names[tissue], np.ones((1, 5, 5), bool))
+        if inside.sum() < 50:
+            continue
+        noise, residual = source_noise[inside], pred[inside] - clean_truth[inside]
+        centred = residual - residual.mean()
+        slope = float((noise * centred).sum() / (noise * noise).sum())
+        rest = float((centred - slope * noise).std())
+        print(f"    {tissue} | {inside.sum()} | {residual.mean():+.1f} | {slope:.2f} | {rest:.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="phantom cohort (dataset.json)")
@@ -65,9 +91,11 @@ def main() -> None:
     ap.add_argument("--translations", type=Path, help="folder with nc2ce/ and ce2nc/")
     ap.add_argument("--by-label", action="store_true",
                     help="split the translation's body MAE by phantom label")
+    ap.add_argument("--noise-split", action="store_true",
+                    help="per tissue: bias, slope on the source's noise, made-up texture")
     args = ap.parse_args()
-    if args.by_label and not args.translations:
-        ap.error("--by-label splits a translation's error: give --translations too")
+    if (args.by_label or args.noise_split) and not args.translations:
+        ap.error("--by-label / --noise-split split a translation's error: give --translations")
     meta = json.loads((args.data / "dataset.json").read_text())
     contrast = next(p for p in meta["phases"] if p != "nc")
     by_name = {p["name"]: p for p in meta["patients"]}
@@ -77,7 +105,7 @@ def main() -> None:
     for name in args.test.split(","):
         noisy, clean = (render(by_name[name], meta, n) for n in (meta["noise_hu"], 0.0))
         labels = (read_scan(args.data / "labels" / f"{name}.nii.gz").array.astype(int)
-                  if args.by_label else None)
+                  if args.by_label or args.noise_split else None)
         for src, dst, folder in (("nc", contrast, "nc2ce"), (contrast, "nc", "ce2nc")):
             truth = noisy[dst]
             body = body_mask(truth)
@@ -90,7 +118,9 @@ def main() -> None:
                 cells += [mae_hu(pred, truth, body), mae_hu(pred, clean[dst], body),
                           float(np.corrcoef(residual[body], source_noise[body])[0, 1])]
             print(f"{name} | {src}->{dst} | " + " | ".join(f"{c:.2f}" for c in cells))
-            if labels is not None:
+            if args.noise_split:
+                print_noise_split(pred, clean[dst], source_noise, labels, meta["labels"])
+            if args.by_label:
                 print_by_label(pred, clean[dst] + source_noise, truth, body, labels,
                                meta["labels"])
 

@@ -145,6 +145,29 @@ def test_intensity_distribution_loss_is_opt_in_and_weighted():
                                rtol=1e-4, atol=1e-4)
 
 
+def test_intensity_distribution_loss_scaled_per_target_domain():
+    torch.manual_seed(0)
+    batch = {"nc": torch.randn(2, 1, 32, 32) * 0.2, "ce": torch.randn(2, 1, 32, 32) * 0.2 + 0.3}
+    extra = {}
+    for name, scale in (("off", None), ("both", {}), ("into nc", {"ce": 0.0}),
+                        ("into ce", {"nc": 0.0}), ("into ce x3", {"nc": 0.0, "ce": 3.0})):
+        torch.manual_seed(1)
+        config = (ModelConfig(width=0.125, n_components=3) if scale is None else
+                  ModelConfig(width=0.125, n_components=3, lambda_histogram=10.0,
+                              histogram_scale_into=scale))
+        model = build_model(config)
+        torch.manual_seed(2)  # the same weights and latent draws for every variant
+        extra[name] = float(model.generator_losses(batch)["total"])
+    extra = {k: v - extra["off"] for k, v in extra.items()}
+    assert extra["into nc"] > 0.1 and extra["into ce"] > 0.1  # each direction pays its own
+    assert abs(extra["into nc"] + extra["into ce"] - extra["both"]) < 1e-3
+    assert abs(extra["into ce x3"] - 3 * extra["into ce"]) < 1e-3
+    with pytest.raises(ValueError, match="histogram_scale_into"):
+        ModelConfig(lambda_histogram=1.0, histogram_scale_into={"venous": 1.0})
+    with pytest.raises(ValueError, match="histogram_scale_into"):
+        ModelConfig(lambda_histogram=1.0, histogram_scale_into={"ce": -1.0})
+
+
 def test_cyclegan_refuses_the_intensity_distribution_loss():
     with pytest.raises(ValueError, match="lambda_histogram"):
         ModelConfig(kind="cyclegan", lambda_histogram=10.0)

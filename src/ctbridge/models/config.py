@@ -122,6 +122,10 @@ class ModelConfig(BaseModel):
     histogram_by_source_rank: bool = Field(False, description=(
         "intensity-distribution loss: pull each translated pixel to the real patch's value at "
         "its source pixel's rank, instead of comparing quantiles (docs/method.md)"))
+    histogram_scale_into: dict[str, float] = Field(default_factory=dict, description=(
+        "intensity-distribution loss: a factor on lambda_histogram per target domain (e.g. "
+        "{ce: 0}: only translations out of contrast pay it, {ce: 2}: translations into "
+        "contrast pay twice); domains not named: 1"))
     histogram_window_hu: tuple[float, float] = Field((-150.0, 450.0), description=(
         "HU range of the pixels the intensity-distribution loss compares, chosen by the source "
         "pixel for a translation (calcium and bone above it, air below it are left out)"))
@@ -170,6 +174,10 @@ class ModelConfig(BaseModel):
         if self.lambda_histogram and self.kind == "cyclegan":
             raise ValueError("lambda_histogram is for (GMM-)UNIT; CycleGAN keeps its paper's "
                              "losses")
+        unknown = set(self.histogram_scale_into) - set(self.domains)
+        if unknown or any(v < 0 for v in self.histogram_scale_into.values()):
+            raise ValueError(f"histogram_scale_into {self.histogram_scale_into} must map "
+                             f"domains of {self.domains} to factors >= 0")
         lo, hi = self.histogram_window_hu
         if not lo < hi:
             raise ValueError(f"histogram_window_hu must be (low, high), got {lo, hi}")

@@ -207,11 +207,12 @@ class GMMUNIT(TranslationModel):
                         + L.cycle_loss(kl[src], kl_back, cyc, lambda3=c.lambda3,
                                        lambda4=c.lambda4,
                                        lambda_kl_translated=c.lambda_cycle_kl_translated))
-                if c.lambda_histogram:
+                hist_weight = c.lambda_histogram * c.histogram_scale_into.get(dst, 1.0)
+                if hist_weight:
                     hist = L.intensity_distribution_loss(
                         x_fake, x[dst], x[src], low=lo, high=hi,
                         by_source_rank=c.histogram_by_source_rank)
-                    pair = pair + c.lambda_histogram * hist
+                    pair = pair + hist_weight * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
                 if src == c.keep_calcium_from and (c.lambda_keep_calcium
                                                    or c.lambda_keep_calcium_cycle):
