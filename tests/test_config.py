@@ -129,3 +129,15 @@ def test_cpu_quality_is_cpu_small_trained_longer(name, steps):
     changed = small.model_copy(update={"optim": small.optim.model_copy(update={"steps": steps}),
                                        "data": data})
     assert quality == changed
+
+
+def test_histogram_tiles_must_divide_the_patch():
+    from ctbridge.training.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="histogram_cells 3 needs data.patch_size"):
+        load_config(TrainConfig, "gmm_unit", overrides=["model.histogram_cells=3"])
+    with pytest.raises(ConfigError, match="histogram_cells 2 needs data.patch_size"):
+        load_config(TrainConfig, "gmm_unit", preset="whole-slice",
+                    overrides=["model.histogram_cells=2"])
+    cfg = load_config(TrainConfig, "gmm_unit", overrides=["model.histogram_cells=2"])
+    assert (cfg.model.histogram_cells, cfg.data.patch_size) == (2, 32)

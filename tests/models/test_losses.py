@@ -66,6 +66,21 @@ def test_intensity_distribution_loss_compares_sorted_values_not_pixels():
     assert abs(float(shifted) - 0.05) < 1e-6  # a uniform shift costs exactly its size
 
 
+def test_intensity_distribution_loss_in_cells_sees_which_half_is_bright():
+    real = torch.zeros(1, 1, 8, 8)
+    real[..., :, :4] = 0.3  # left half enhanced
+    source = torch.zeros(1, 1, 8, 8)
+    swapped = real.flip(-1)  # the same values, the bright half on the wrong side
+    kw = dict(low=-0.5, high=0.5, min_pixels=4)
+    assert float(L.intensity_distribution_loss(swapped, real, source, **kw)) < 1e-7
+    assert float(L.intensity_distribution_loss(real, real, source, **kw, cells=2)) < 1e-7
+    # each 4x4 tile of the swapped patch is 0.3 away from the real tile at its place
+    torch.testing.assert_close(
+        L.intensity_distribution_loss(swapped, real, source, **kw, cells=2), torch.tensor(0.3))
+    with pytest.raises(ValueError, match="3x3 tiles"):
+        L.intensity_distribution_loss(real, real, source, **kw, cells=3)
+
+
 def test_intensity_distribution_loss_chooses_pixels_by_the_source():
     source = torch.zeros(1, 1, 4, 4)
     source[0, 0, 0, 0] = 2.0  # calcium in the source: out of the comparison

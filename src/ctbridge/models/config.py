@@ -126,6 +126,9 @@ class ModelConfig(BaseModel):
         "intensity-distribution loss: a factor on lambda_histogram per target domain (e.g. "
         "{ce: 0}: only translations out of contrast pay it, {ce: 2}: translations into "
         "contrast pay twice); domains not named: 1"))
+    histogram_cells: int = Field(1, ge=1, description=(
+        "intensity-distribution loss: compare cells x cells tiles of each patch with the real "
+        "patch's tiles at the same place (1 = the whole patch, docs/method.md)"))
     histogram_window_hu: tuple[float, float] = Field((-150.0, 450.0), description=(
         "HU range of the pixels the intensity-distribution loss compares, chosen by the source "
         "pixel for a translation (calcium and bone above it, air below it are left out)"))

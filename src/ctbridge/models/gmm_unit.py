@@ -211,7 +211,7 @@ class GMMUNIT(TranslationModel):
                 if hist_weight:
                     hist = L.intensity_distribution_loss(
                         x_fake, x[dst], x[src], low=lo, high=hi,
-                        by_source_rank=c.histogram_by_source_rank)
+                        by_source_rank=c.histogram_by_source_rank, cells=c.histogram_cells)
                     pair = pair + hist_weight * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
                 if src == c.keep_calcium_from and (c.lambda_keep_calcium

@@ -111,8 +111,8 @@ def _masked_quantiles(x: torch.Tensor, mask: torch.Tensor, levels: torch.Tensor
 
 def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: torch.Tensor, *,
                                 low: float, high: float, levels: int = 64,
-                                min_pixels: int = 16, by_source_rank: bool = False
-                                ) -> torch.Tensor:
+                                min_pixels: int = 16, by_source_rank: bool = False,
+                                cells: int = 1) -> torch.Tensor:
     """Mean over patches of the 1-D Wasserstein-1 distance between the intensities of a
     translated patch and a real target-domain patch, each (B, 1, H, W).
 
@@ -130,7 +130,13 @@ def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: 
     pulled to the real patch's value at the rank its *source* pixel holds (histogram
     specification as a target), so the change is a monotone function of the source HU and a
     structure cannot be changed only in part.
+
+    ``cells`` > 1 splits every patch into cells x cells tiles and compares each translated tile
+    with the real patch's tile at the same place: the same-location pairing at a finer scale,
+    so that where in the patch the values sit counts too.
     """
+    if cells > 1:
+        fake, real, source = (_tiles(t, cells) for t in (fake, real, source))
     f, r = fake.flatten(1), real.detach().flatten(1)
     src = source.detach().flatten(1)
     mask_f, mask_r = (src >= low) & (src <= high), (r >= low) & (r <= high)
@@ -150,6 +156,16 @@ def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: 
     keep = (nf >= min_pixels) & (nr >= min_pixels)  # (B,)
     per_patch = torch.where(keep, error, torch.zeros_like(error))
     return per_patch.sum() / keep.sum().clamp(min=1).to(fake.dtype)
+
+
+def _tiles(x: torch.Tensor, cells: int) -> torch.Tensor:
+    """(B, C, H, W) -> (B * cells**2, C, H / cells, W / cells): the patch's tiles as patches."""
+    b, c, h, w = x.shape
+    if h % cells or w % cells:
+        raise ValueError(f"a {h}x{w} patch does not split into {cells}x{cells} tiles")
+    th, tw = h // cells, w // cells
+    x = x.reshape(b, c, cells, th, cells, tw).permute(0, 2, 4, 1, 3, 5)
+    return x.reshape(b * cells * cells, c, th, tw)
 
 
 def cyclegan_cycle_loss(x: torch.Tensor, x_cycle: torch.Tensor, *,

@@ -83,3 +83,11 @@ class TrainConfig(BaseModel):
     sample_every: int = Field(1000, ge=1, description="steps between PNG sample grids")
     checkpoint_every: int = Field(1000, ge=1, description="steps between checkpoints")
     tensorboard: bool = Field(True, description="also write TensorBoard event files")
+
+    @model_validator(mode="after")
+    def _histogram_tiles_fit(self) -> TrainConfig:
+        cells, patch = self.model.histogram_cells, self.data.patch_size
+        if cells > 1 and (patch is None or patch % cells):
+            raise ValueError(f"model.histogram_cells {cells} needs data.patch_size divisible "
+                             f"by it (got {patch})")
+        return self
