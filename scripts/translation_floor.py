@@ -19,7 +19,8 @@ the translation and for the perfect noisy oracle: where the excess over the floo
 ``--noise-split`` it fits, inside eroded homogeneous tissues, translation - noise-free truth =
 bias + slope x source noise + rest: slope 1 carries the source's noise over unchanged, and the
 rest's standard deviation is texture the translator made up (the phantom's tissues are flat
-before noise, so a perfect translation has bias 0, slope 1, rest 0).
+before noise, so a perfect translation has bias 0, slope 1, rest 0); per patient, then the mean
+over patients.
 
     python scripts/translation_floor.py --data /tmp/ph0big \
         --test patient_006,patient_007 [--translations runs/abl/NAME/translations/NAME
@@ -68,20 +69,30 @@ NOISE_SPLIT_TISSUES = ("fat", "muscle", "liver", "spleen", "kidney_left_cortex",
                        "bowel_content")
 
 
-def print_noise_split(pred: np.ndarray, clean_truth: np.ndarray, source_noise: np.ndarray,
-                      labels: np.ndarray, names: dict[str, int]) -> None:
-    """Per tissue (eroded 5 x 5 in-plane): the bias, the slope on the source's noise and the
-    standard deviation of what is left of translation - noise-free truth (HU)."""
-    print("    tissue | pixels | bias | slope on source noise | made-up std")
-    for tissue in NOISE_SPLIT_TISSUES:
-        inside = ndimage.binary_erosion(labels == names[tissue], np.ones((1, 5, 5), bool))
-        if inside.sum() < 50:
-            continue
+def tissue_masks(labels: np.ndarray, names: dict[str, int]) -> dict[str, np.ndarray]:
+    """The noise-split tissues, eroded 5 x 5 in-plane, where they have >= 50 pixels."""
+    masks = {t: ndimage.binary_erosion(labels == names[t], np.ones((1, 5, 5), bool))
+             for t in NOISE_SPLIT_TISSUES}
+    return {t: m for t, m in masks.items() if m.sum() >= 50}
+
+
+def noise_split(pred: np.ndarray, clean_truth: np.ndarray, source_noise: np.ndarray,
+                masks: dict[str, np.ndarray]) -> dict[str, tuple[float, float, float]]:
+    """Per tissue: the bias, the slope on the source's noise and the standard deviation of
+    what is left of translation - noise-free truth (HU)."""
+    out = {}
+    for tissue, inside in masks.items():
         noise, residual = source_noise[inside], pred[inside] - clean_truth[inside]
         centred = residual - residual.mean()
         slope = float((noise * centred).sum() / (noise * noise).sum())
-        rest = float((centred - slope * noise).std())
-        print(f"    {tissue} | {inside.sum()} | {residual.mean():+.1f} | {slope:.2f} | {rest:.1f}")
+        out[tissue] = (float(residual.mean()), slope, float((centred - slope * noise).std()))
+    return out
+
+
+def print_noise_split(rows: dict[str, tuple[float, float, float]]) -> None:
+    print("    tissue | bias | slope on source noise | made-up std")
+    for tissue, (bias, slope, rest) in rows.items():
+        print(f"    {tissue} | {bias:+.1f} | {slope:.2f} | {rest:.1f}")
 
 
 def main() -> None:
@@ -102,10 +113,12 @@ def main() -> None:
     print("patient | direction | none | perfect + source noise | perfect, noise-free"
           + (" | translation | vs noise-free truth | residual~source noise" if
              args.translations else ""))
+    split_rows: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     for name in args.test.split(","):
         noisy, clean = (render(by_name[name], meta, n) for n in (meta["noise_hu"], 0.0))
         labels = (read_scan(args.data / "labels" / f"{name}.nii.gz").array.astype(int)
                   if args.by_label or args.noise_split else None)
+        masks = tissue_masks(labels, meta["labels"]) if args.noise_split else {}
         for src, dst, folder in (("nc", contrast, "nc2ce"), (contrast, "nc", "ce2nc")):
             truth = noisy[dst]
             body = body_mask(truth)
@@ -119,10 +132,18 @@ def main() -> None:
                           float(np.corrcoef(residual[body], source_noise[body])[0, 1])]
             print(f"{name} | {src}->{dst} | " + " | ".join(f"{c:.2f}" for c in cells))
             if args.noise_split:
-                print_noise_split(pred, clean[dst], source_noise, labels, meta["labels"])
+                rows = noise_split(pred, clean[dst], source_noise, masks)
+                print_noise_split(rows)
+                for tissue, row in rows.items():
+                    split_rows.setdefault((f"{src}->{dst}", tissue), []).append(row)
             if args.by_label:
                 print_by_label(pred, clean[dst] + source_noise, truth, body, labels,
                                meta["labels"])
+
+    for direction in dict.fromkeys(d for d, _ in split_rows):
+        print(f"mean over patients | {direction}")
+        print_noise_split({t: tuple(np.mean(rows, axis=0)) for (d, t), rows in
+                           split_rows.items() if d == direction})
 
 
 if __name__ == "__main__":
