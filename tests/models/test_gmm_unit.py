@@ -253,6 +253,102 @@ def test_source_detail_adds_the_source_fine_band_to_every_output_made_from_it():
         ModelConfig(kind="cyclegan", source_detail_px=1.0)
 
 
+def _gated_twin(bias: float) -> tuple[GMMUNIT, GMMUNIT]:
+    """A plain model and the same weights with an output gate whose logit is ``bias``."""
+    torch.manual_seed(0)
+    plain = build_model(ModelConfig(width=0.125, n_components=3))
+    torch.manual_seed(0)
+    gated = build_model(ModelConfig(width=0.125, n_components=3, output_gate="pixel",
+                                    output_gate_bias=bias))
+    state = gated.state_dict()
+    for key, value in plain.state_dict().items():
+        if state[key].shape == value.shape:
+            state[key] = value
+        else:  # the output conv: the image channel from the plain model, the gate kept
+            state[key] = torch.cat([value, state[key][value.shape[0]:]])
+    gated.load_state_dict(state)
+    assert isinstance(plain, GMMUNIT) and isinstance(gated, GMMUNIT)
+    return plain.eval(), gated.eval()
+
+
+@pytest.mark.parametrize("bias", [-3.0, 0.0, 2.0])
+def test_output_gate_blends_the_generator_output_with_the_source(bias):
+    plain, gated = _gated_twin(bias)
+    x = 0.1 * torch.randn(2, 1, 32, 32)
+    a = torch.sigmoid(torch.tensor(bias))  # the gate starts constant: weights 0, this bias
+    with torch.no_grad():
+        content = plain.translate(x, "nc", "ce")
+        want = a * content + (1 - a) * x
+        assert torch.allclose(gated.translate(x, "nc", "ce"), want, atol=1e-6)
+        assert torch.allclose(gated.gate_map(x, "nc", "ce"), a.expand(2, 1, 32, 32))
+        # the reconstruction is the generator's own output, as in training's VAE term
+        assert torch.allclose(gated.translate(x, "nc", "nc"), plain.translate(x, "nc", "nc"),
+                              atol=1e-6)
+
+
+def test_the_vae_reconstruction_is_ungated_unless_asked():
+    x = {"nc": 0.1 * torch.randn(2, 1, 32, 32), "ce": 0.1 * torch.randn(2, 1, 32, 32)}
+    recon = {}
+    for gate_reconstruction in (False, True):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(width=0.125, n_components=1, output_gate="pixel",
+                                        gate_reconstruction=gate_reconstruction))
+        with torch.no_grad():  # a gate that is shut everywhere
+            for d in model.domains:
+                model.generator.private[d][-1].bias[1] = -60.0
+        torch.manual_seed(1)
+        recon[gate_reconstruction] = float(model.generator_losses(x)["recon"])
+    assert recon[True] == 0.0  # a shut gate returns the source: nothing left to learn
+    assert recon[False] > 1e-4  # the generator's own output is what the VAE term judges
+
+
+def test_a_closed_gate_keeps_the_source_exactly_and_an_open_one_the_generator():
+    _, gated = _gated_twin(0.0)
+    x = 0.1 * torch.randn(1, 1, 32, 32)
+    out = gated.generator.private["ce"][-1]
+    with torch.no_grad():
+        out.bias[1] = -60.0  # sigmoid -> 0 in float32
+        assert torch.equal(gated.translate(x, "nc", "ce"), x)
+        out.bias[1] = 60.0
+        content = gated.decode(gated.latent.most_responsible_mean(gated.encoder(x, "nc"), 0),
+                               "ce")[:, :1]
+        assert torch.allclose(gated.translate(x, "nc", "ce"), content, atol=1e-7)
+
+
+@pytest.mark.parametrize("where", ["pixel", "latent"])
+def test_output_gate_starts_as_the_identity_and_learns(where):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(width=0.125, n_components=1, output_gate=where))
+    x = 0.1 * torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(model.eval().translate(x, "nc", "ce"), x, atol=1e-5)
+        gate = model.gate_map(x, "nc", "ce")
+        assert gate.shape == (2, 1, 32, 32) and torch.allclose(gate, torch.full_like(gate, .5))
+    model.train()
+    batch = {"nc": x, "ce": 0.1 * torch.randn(2, 1, 32, 32) + 0.2}
+    losses = model.generator_losses(batch)
+    losses["total"].backward()
+    if where == "pixel":
+        gate_weight = model.generator.private["ce"][-1].weight[1]
+        grad = model.generator.private["ce"][-1].weight.grad[1]
+    else:
+        gate_weight = model.gate_heads["ce"].weight
+        grad = gate_weight.grad
+        assert any(p is gate_weight for p in model.generator_parameters())
+    assert grad is not None and float(grad.abs().sum()) > 0
+
+
+def test_output_gate_refusals():
+    with pytest.raises(ValueError, match="output_gate"):
+        ModelConfig(kind="cyclegan", output_gate="pixel")
+    with pytest.raises(ValueError, match="choose one"):
+        ModelConfig(output_gate="latent", source_detail_px=1.0)
+    with pytest.raises(ValueError, match="output_gate"):
+        ModelConfig(output_gate="everywhere")
+    with pytest.raises(ValueError, match="no output gate"):
+        _model().gate_map(torch.zeros(1, 1, 32, 32), "nc", "ce")
+
+
 def _count_calls(module: torch.nn.Module, calls: dict[str, int], key: str) -> None:
     def hook(*_) -> None:
         calls[key] += 1
@@ -290,3 +386,46 @@ def test_losses_batched_into_one_call_per_network_equal_one_call_per_input(kind)
     assert len(grads1) == len(grads2) > 0
     for a, b in zip(grads1, grads2, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("where", ["pixel", "latent"])
+def test_a_gated_model_round_trips_through_safetensors(where, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    config = ModelConfig(width=0.125, n_components=3, output_gate=where)
+    torch.manual_seed(0)
+    model = build_model(config)
+    with torch.no_grad():  # a gate that is not the constant of the init
+        for p in model.generator_parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    path = tmp_path / "model.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    fresh = build_model(ModelConfig.model_validate(config.model_dump()))
+    fresh.load_state_dict(load_file(str(path)), strict=True)
+    x = 0.1 * torch.randn(1, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model.eval().translate(x, "nc", "ce"),
+                           fresh.eval().translate(x, "nc", "ce"))
+        assert float(fresh.gate_map(x, "nc", "ce").std()) > 0
+
+
+def test_full_gradient_gate_gives_the_content_the_whole_gradient_and_the_same_output():
+    torch.manual_seed(0)
+    out = torch.randn(2, 2, 8, 8, requires_grad=True)  # content, gate logit
+    source = torch.randn(2, 1, 8, 8, requires_grad=True)
+    grads, values = {}, {}
+    for full in (False, True):
+        model = build_model(ModelConfig(width=0.125, n_components=1, output_gate="pixel",
+                                        gate_full_gradient=full))
+        y = model.gated(out, source)
+        out.grad = source.grad = None
+        y.sum().backward()
+        grads[full] = (out.grad.clone(), source.grad.clone())
+        values[full] = y.detach()
+    a = torch.sigmoid(out[:, 1:]).detach()
+    assert torch.allclose(values[False], values[True])
+    assert torch.allclose(grads[False][0][:, :1], a)  # content's share: the gate
+    assert torch.allclose(grads[True][0][:, :1], torch.ones_like(a))  # the whole gradient
+    for full in (False, True):  # the gate's and the source's own gradients are unchanged
+        assert torch.allclose(grads[full][0][:, 1:], grads[False][0][:, 1:])
+        assert torch.allclose(grads[full][1], 1 - a)

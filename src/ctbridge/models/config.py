@@ -99,6 +99,26 @@ class ModelConfig(BaseModel):
         "plaques need not pass the 1/4-resolution latent; the generator learns the rest "
         "(docs/method.md); 0 = off, as in the paper"))
 
+    output_gate: Literal["none", "pixel", "latent"] = Field("none", description=(
+        "(GMM-)UNIT: a per-pixel gate a in (0, 1) per target domain, and every output made "
+        "from a source x becomes a * G(z) + (1 - a) * x (attention-guided translation, "
+        "Mejjati et al. 2018; Tang et al. 2019): what does not change between phases can "
+        "pass at full resolution instead of through the 1/4-resolution latent. 'pixel': the "
+        "gate is one more output channel of the generator; 'latent': a 1x1 head on z, "
+        "upsampled bilinearly (a smooth map of where the phase changes); 'none' = the paper "
+        "(docs/method.md)"))
+    gate_reconstruction: bool = Field(False, description=(
+        "with output_gate: gate the VAE reconstruction x_i -> z -> G_i too. Off, the "
+        "reconstruction is G_i's own output, so the VAE keeps teaching the generator the "
+        "whole image (a gated reconstruction is solved by closing the gate)"))
+    gate_full_gradient: bool = Field(False, description=(
+        "with output_gate: the generator's content gets the output's whole gradient, as if "
+        "ungated (the forward pass and the gate's own gradient unchanged), so it learns the "
+        "translation everywhere at the ungated model's pace and the gate only chooses"))
+    output_gate_bias: float = Field(0.0, description=(
+        "initial gate logit (0: a = 0.5); with the identity init G(z) = x at the start, so "
+        "the translation starts as the identity whatever this is"))
+
     # ---------------------------------------------------------------- UNIT / GMM-UNIT losses
     gan_mode: Literal["lsgan", "bce"] = Field(
         "lsgan", description="adversarial loss: least squares (default) or log-loss")
@@ -195,6 +215,12 @@ class ModelConfig(BaseModel):
         if self.source_detail_px and self.kind == "cyclegan":
             raise ValueError("source_detail_px is for (GMM-)UNIT; CycleGAN's generator works at "
                              "full resolution")
+        if self.output_gate != "none" and self.kind == "cyclegan":
+            raise ValueError("output_gate is for (GMM-)UNIT; CycleGAN keeps its paper's "
+                             "generator")
+        if self.output_gate != "none" and self.source_detail_px:
+            raise ValueError("output_gate and source_detail_px both pass the source around the "
+                             "latent; choose one")
         if ((self.lambda_keep_calcium or self.lambda_keep_calcium_cycle)
                 and self.keep_calcium_from not in self.domains):
             raise ValueError(f"keep_calcium_from {self.keep_calcium_from!r} is not one of the "

@@ -32,6 +32,7 @@ from functools import partial
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.models import losses as L
@@ -66,8 +67,14 @@ class GMMUNIT(TranslationModel):
         self.latent = MixtureLatent(self.encoder.out_channels, latent_dim, c.n_components,
                                     len(self.domains), fixed_prior=c.fixed_prior,
                                     posterior_std_init=c.posterior_std_init)
-        self.generator = VGGGenerator(self.domains, latent_dim=latent_dim,
-                                      out_channels=c.in_channels, **net)
+        # with the pixel gate, one more output channel: the gate's logit
+        self.generator = VGGGenerator(
+            self.domains, latent_dim=latent_dim,
+            out_channels=c.in_channels + int(c.output_gate == "pixel"), **net)
+        # with the latent gate, one 1x1 head per target domain on z
+        self.gate_heads = nn.ModuleDict(
+            {d: nn.Conv2d(latent_dim, 1, 1) for d in self.domains}
+            if c.output_gate == "latent" else {})
         # opt-in: the source's fine band goes around the latent (docs/method.md)
         self.source_detail = HighPass(c.source_detail_px) if c.source_detail_px else None
         self.discriminators = domain_discriminators(
@@ -79,6 +86,16 @@ class GMMUNIT(TranslationModel):
                 init_weights(module, "kaiming")
         if c.init == "identity":
             self._init_identity()
+        if c.output_gate != "none":
+            with torch.no_grad():  # a constant gate to start with
+                for d in self.domains:
+                    if c.output_gate == "pixel":
+                        out = self.generator.private[d][-1]
+                        out.weight[c.in_channels:].zero_()
+                        out.bias[c.in_channels:].fill_(c.output_gate_bias)
+                    else:
+                        self.gate_heads[d].weight.zero_()
+                        self.gate_heads[d].bias.fill_(c.output_gate_bias)
 
     def _init_identity(self) -> None:
         """Start every E_i -> z -> G_j as the identity, translation included.
@@ -112,7 +129,7 @@ class GMMUNIT(TranslationModel):
 
     # ----------------------------------------------------------------------------- parts
     def generator_parameters(self) -> list[nn.Parameter]:
-        mods = (self.encoder, self.latent, self.generator)
+        mods = (self.encoder, self.latent, self.generator, self.gate_heads)
         return [p for m in mods for p in m.parameters() if p.requires_grad]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
@@ -124,16 +141,56 @@ class GMMUNIT(TranslationModel):
         return self.latent.posterior(h, self.domain_index(domain))  # means (B, K, C, h, w)
 
     def decode(self, z: torch.Tensor, domain: str) -> torch.Tensor:
-        """G_domain(z): (B, C, h, w) latent -> (B, in_channels, H, W) image, linear output."""
-        return self.generator(z, domain)
+        """G_domain(z): (B, C, h, w) latent -> (B, in_channels, H, W) image, linear output;
+        with an output gate, its logit as one more channel."""
+        out = self.generator(z, domain)
+        if self.config.output_gate == "latent":
+            logit = F.interpolate(self.gate_heads[domain](z), size=out.shape[-2:],
+                                  mode="bilinear", align_corners=False)
+            out = torch.cat([out, logit], dim=1)
+        return out
 
     def render(self, z: torch.Tensor, domain: str, source: torch.Tensor) -> torch.Tensor:
-        """G_domain(z) for z encoded from the image ``source``; with ``source_detail_px``, plus
-        ``source``'s fine band, so one-pixel detail need not pass the 1/4-resolution latent."""
-        out = self.decode(z, domain)  # (B, 1, H, W)
+        """G_domain(z) for z encoded from the image ``source``, finished by :meth:`finish`."""
+        return self.finish(self.decode(z, domain), source)
+
+    def finish(self, out: torch.Tensor, source: torch.Tensor, *,
+               reconstruction: bool = False) -> torch.Tensor:
+        """A generator output made from ``source`` as the image it stands for: with
+        ``output_gate``, blended per pixel with ``source`` by the generator's gate (the VAE's
+        own reconstruction ungated unless ``gate_reconstruction``); with ``source_detail_px``,
+        plus ``source``'s fine band, so one-pixel detail need not pass the latent."""
+        c = self.config
+        if c.output_gate != "none":
+            if reconstruction and not c.gate_reconstruction:
+                return out[:, :c.in_channels]
+            return self.gated(out, source)
         if self.source_detail is not None:
             out = out + self.source_detail(source)
         return out
+
+    def gated(self, out: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        """a * content + (1 - a) * source from a generator output (content channels, then the
+        gate's logit): where a -> 0 the source passes untouched, at full resolution."""
+        c = self.config.in_channels
+        gate = torch.sigmoid(out[:, c:])  # (B, 1, H, W), broadcast over image channels
+        content = out[:, :c]
+        blended = source + gate * (content - source)
+        if self.config.gate_full_gradient and torch.is_grad_enabled():
+            # adds 0, and gives the content the (1 - a) share of the gradient the gate took
+            blended = blended + (1 - gate).detach() * (content - content.detach())
+        return blended
+
+    @torch.no_grad()
+    def gate_map(self, x: torch.Tensor, source: str, target: str) -> torch.Tensor:
+        """The gate a (B, 1, H, W) of ``source`` -> ``target`` for ``x``: where the
+        translation is made (1) and where the source is kept (0). Needs ``output_gate``."""
+        if self.config.output_gate == "none":
+            raise ValueError("this model has no output gate (model.output_gate is off)")
+        self.check_input(x)
+        h = self.encoder(x, source)
+        z = self.latent.most_responsible_mean(h, self.domain_index(source))
+        return torch.sigmoid(self.decode(z, target)[:, self.config.in_channels:])
 
     # ----------------------------------------------------------------------------- losses
     def discriminator_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -188,9 +245,9 @@ class GMMUNIT(TranslationModel):
             rendered = {}
             for d in self.domains:
                 order = [d, *(src for src in self.domains if src != d)]
-                outs = self._in_one_call(lambda zz, xx, d=d: self.render(zz, d, xx),
-                                         [z[src] for src in order], [x[src] for src in order])
-                rendered.update({(src, d): out for src, out in zip(order, outs, strict=True)})
+                outs = self._in_one_call(partial(self.decode, domain=d), [z[src] for src in order])
+                rendered.update({(src, d): self.finish(out, x[src], reconstruction=src == d)
+                                 for src, out in zip(order, outs, strict=True)})
             for d in self.domains:
                 recon = L.reconstruction_loss(x[d], rendered[(d, d)], weight[d])
                 total = total + L.vae_loss(kl[d], recon, lambda1=c.lambda1, lambda2=c.lambda2)
@@ -256,7 +313,7 @@ class GMMUNIT(TranslationModel):
         else:  # one component at a time: never all K means of a whole-slice batch at once
             h = self.encoder(x, source)  # (B, 512*width, H / 2**n_down, W / 2**n_down)
             z = self.latent.most_responsible_mean(h, self.domain_index(source))
-        return self.render(z, target, x)  # (B, 1, H, W)
+        return self.finish(self.decode(z, target), x, reconstruction=source == target)
 
     @torch.no_grad()
     def component_map(self, x: torch.Tensor, domain: str) -> torch.Tensor:
