@@ -123,8 +123,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                            "set": args.set, "data": str(args.data), "steps": cfg.optim.steps,
                            "train_seconds": round(seconds, 1), "curve": curve,
                            "training_seconds": round(training, 1),
+                           "mode": args.mode,
                            "directions": score_directions(run_dir, args.name, cohort, holdout,
-                                                          args.quiet)}
+                                                          args.quiet, args.mode)}
     if args.score_from:
         row["scored_from"] = str(args.score_from)
     if args.rescore or (args.score_from and any(r["name"] == args.name for r in earlier)):
@@ -165,14 +166,16 @@ def _link_finished_run(source: Path, run_dir: Path, data: Path, holdout: list[st
             rows[-1]["curve"])
 
 
-def score_directions(model: Path, name: str, cohort: Any, holdout: list[str], quiet: bool
-                     ) -> dict[str, Any]:
+def score_directions(model: Path, name: str, cohort: Any, holdout: list[str], quiet: bool,
+                     mode: str = "full") -> dict[str, Any]:
     """Translate the held-out patients both ways with ``model`` (a run or checkpoint folder)
-    and score them against the truth and the targets, beside "no translation"."""
+    in inference ``mode`` and score them against the truth and the targets, beside "no
+    translation"."""
     out: dict[str, Any] = {}
     for src, dst in DIRECTIONS:
         scored = score_translator(model, name, cohort, holdout, source=src, target=dst,
-                                  cache_dir=model / "translations", progress=not quiet)
+                                  cache_dir=model / "translations", mode=mode,
+                                  progress=not quiet)
         ident = aggregate([score_scan_against_truth(cohort, p, cohort.scan_path(src, p), dst)
                            for p in holdout])
         targets = check_targets(scored["aggregate"], ident, target_domain=dst)
@@ -295,6 +298,9 @@ def main() -> None:
     p.add_argument("--test", help="held-out patient files, comma-separated (instead of the "
                    "last --holdout)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--mode", choices=("full", "window"), default="full",
+                   help="inference mode the held-out scans are translated with (translate's "
+                   "--mode; 'window' slides the training patch size)")
     p.add_argument("--curve", default="",
                    help="also score quickly every N steps, or at the listed steps "
                    "(750,3000): trains in segments, resuming")

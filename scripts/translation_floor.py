@@ -20,10 +20,12 @@ the translation and for the perfect noisy oracle: where the excess over the floo
 bias + slope x source noise + rest: slope 1 carries the source's noise over unchanged, and the
 rest's standard deviation is texture the translator made up (the phantom's tissues are flat
 before noise, so a perfect translation has bias 0, slope 1, rest 0); per patient, then the mean
-over patients.
+over patients. With ``--plaques`` it scores the plaques of the oracles as ``ctbridge
+evaluate`` does (share still >= 130 HU, recall, peak error, invented calcifications), mean over
+patients: how far issue 14's item 4 can be met by a translation that keeps the source's noise.
 
     python scripts/translation_floor.py --data /tmp/ph0big \
-        --test patient_006,patient_007 [--translations runs/abl/NAME/translations/NAME
+        --test patient_006,patient_007 [--plaques] [--translations runs/abl/NAME/translations/NAME
         [--by-label] [--noise-split]]
 """
 
@@ -38,7 +40,8 @@ from scipy import ndimage
 
 from ctbridge.data.body_mask import body_mask
 from ctbridge.evaluation.image_metrics import mae_hu
-from ctbridge.io import read_scan
+from ctbridge.evaluation.scan_scores import aggregate, evaluate_scan
+from ctbridge.io import read_labelmap, read_scan
 from ctbridge.phantom.generate import generate_patient
 
 
@@ -104,6 +107,8 @@ def main() -> None:
                     help="split the translation's body MAE by phantom label")
     ap.add_argument("--noise-split", action="store_true",
                     help="per tissue: bias, slope on the source's noise, made-up texture")
+    ap.add_argument("--plaques", action="store_true",
+                    help="score the oracles' plaques as `ctbridge evaluate` does")
     args = ap.parse_args()
     if (args.by_label or args.noise_split) and not args.translations:
         ap.error("--by-label / --noise-split split a translation's error: give --translations")
@@ -114,10 +119,11 @@ def main() -> None:
           + (" | translation | vs noise-free truth | residual~source noise" if
              args.translations else ""))
     split_rows: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    plaque_scores: dict[tuple[str, str], list[dict]] = {}
     for name in args.test.split(","):
         noisy, clean = (render(by_name[name], meta, n) for n in (meta["noise_hu"], 0.0))
         labels = (read_scan(args.data / "labels" / f"{name}.nii.gz").array.astype(int)
-                  if args.by_label or args.noise_split else None)
+                  if args.by_label or args.noise_split or args.plaques else None)
         masks = tissue_masks(labels, meta["labels"]) if args.noise_split else {}
         for src, dst, folder in (("nc", contrast, "nc2ce"), (contrast, "nc", "ce2nc")):
             truth = noisy[dst]
@@ -131,6 +137,15 @@ def main() -> None:
                 cells += [mae_hu(pred, truth, body), mae_hu(pred, clean[dst], body),
                           float(np.corrcoef(residual[body], source_noise[body])[0, 1])]
             print(f"{name} | {src}->{dst} | " + " | ".join(f"{c:.2f}" for c in cells))
+            if args.plaques:
+                plaques = read_labelmap(args.data / "plaques" / f"{name}.nii.gz")
+                spacing = read_scan(args.data / "nc" / f"{name}.nii.gz").spacing
+                for oracle, volume in (("none", noisy[src]),
+                                       ("perfect + source noise", clean[dst] + source_noise),
+                                       ("perfect, noise-free", clean[dst])):
+                    plaque_scores.setdefault((f"{src}->{dst}", oracle), []).append(
+                        evaluate_scan(name, volume, truth, labels, plaques, meta["labels"],
+                                      spacing, body))
             if args.noise_split:
                 rows = noise_split(pred, clean[dst], source_noise, masks)
                 print_noise_split(rows)
@@ -140,6 +155,15 @@ def main() -> None:
                 print_by_label(pred, clean[dst] + source_noise, truth, body, labels,
                                meta["labels"])
 
+    if plaque_scores:
+        print("mean over patients | direction | oracle | >= 130 HU | recall | peak error | "
+              "invented calcifications")
+    for (direction, oracle), scans in plaque_scores.items():
+        agg = aggregate(scans)["plaques"]
+        cells = [agg[k]["mean"] for k in ("calcified_pred", "recall_pred",
+                                          "peak_rel_error_median", "false_calcifications_pred")]
+        print(f"mean over patients | {direction} | {oracle} | "
+              + " | ".join("-" if c is None else f"{c:.2f}" for c in cells))
     for direction in dict.fromkeys(d for d, _ in split_rows):
         print(f"mean over patients | {direction}")
         print_noise_split({t: tuple(np.mean(rows, axis=0)) for (d, t), rows in
