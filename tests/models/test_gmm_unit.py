@@ -429,3 +429,28 @@ def test_full_gradient_gate_gives_the_content_the_whole_gradient_and_the_same_ou
     for full in (False, True):  # the gate's and the source's own gradients are unchanged
         assert torch.allclose(grads[full][0][:, 1:], grads[False][0][:, 1:])
         assert torch.allclose(grads[full][1], 1 - a)
+
+
+def test_gate_into_one_domain_only_and_large_changes_never_held_back():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(width=0.125, n_components=1, output_gate="latent",
+                                    output_gate_into=["ce"], output_gate_bias=-60.0))
+    assert isinstance(model, GMMUNIT) and sorted(model.gate_heads) == ["ce"]
+    x = 0.1 * torch.randn(1, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model.eval().translate(x, "nc", "ce"), x)  # shut gate: the source
+        assert torch.equal(model.gate_map(x, "ce", "nc"), torch.ones(1, 1, 32, 32))
+        z = model.latent.most_responsible_mean(model.encoder(x, "ce"), 1)
+        assert torch.equal(model.translate(x, "ce", "nc"), model.decode(z, "nc"))  # ungated
+    with pytest.raises(ValueError, match="output_gate_into"):
+        ModelConfig(output_gate="pixel", output_gate_into=["venous"])
+    # the floor: a shut gate still lets a change of >= 100 HU through, none below 50 HU
+    floor = build_model(ModelConfig(width=0.125, n_components=1, output_gate="pixel",
+                                    gate_open_above_hu=100.0, output_gate_bias=-60.0))
+    assert isinstance(floor, GMMUNIT)
+    per_hu = floor.scaler.soft_tissue_slope
+    source = torch.zeros(1, 1, 1, 3)
+    content = torch.tensor([[[[30.0, 75.0, 150.0]]]]) * per_hu  # HU changes 30, 75, 150
+    out = torch.cat([content, torch.full_like(content, -60.0)], dim=1)
+    gate = floor.gate_of(out, source).flatten()
+    assert torch.allclose(gate, torch.tensor([0.0, 0.5, 1.0]), atol=1e-4)

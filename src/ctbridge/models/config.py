@@ -111,6 +111,14 @@ class ModelConfig(BaseModel):
         "with output_gate: gate the VAE reconstruction x_i -> z -> G_i too. Off, the "
         "reconstruction is G_i's own output, so the VAE keeps teaching the generator the "
         "whole image (a gated reconstruction is solved by closing the gate)"))
+    output_gate_into: list[str] | None = Field(None, description=(
+        "with output_gate: the target domains whose generator is gated (e.g. [ce]: only the "
+        "translation into contrast); None = every domain"))
+    gate_open_above_hu: float = Field(0.0, ge=0, description=(
+        "with output_gate: changes of the content from the source larger than this (HU) "
+        "are never held back: the gate is at least a ramp from half this change (0) to this "
+        "change (1), so enhancement and wash-out always pass and the gate only decides "
+        "about small changes (made-up texture); 0 = off"))
     gate_full_gradient: bool = Field(False, description=(
         "with output_gate: the generator's content gets the output's whole gradient, as if "
         "ungated (the forward pass and the gate's own gradient unchanged), so it learns the "
@@ -218,6 +226,10 @@ class ModelConfig(BaseModel):
         if self.output_gate != "none" and self.kind == "cyclegan":
             raise ValueError("output_gate is for (GMM-)UNIT; CycleGAN keeps its paper's "
                              "generator")
+        if self.output_gate_into is not None and (
+                not set(self.output_gate_into) <= set(self.domains)):
+            raise ValueError(f"output_gate_into {self.output_gate_into} must name domains of "
+                             f"{self.domains}")
         if self.output_gate != "none" and self.source_detail_px:
             raise ValueError("output_gate and source_detail_px both pass the source around the "
                              "latent; choose one")

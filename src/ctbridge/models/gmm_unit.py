@@ -36,7 +36,7 @@ from torch.nn import functional as F
 
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.models import losses as L
-from ctbridge.models.base import TranslationModel, frozen
+from ctbridge.models.base import MODEL_UNITS_PER_HU, TranslationModel, frozen
 from ctbridge.models.blocks import HighPass, eye_, identity_init, init_weights
 from ctbridge.models.config import ModelConfig
 from ctbridge.models.discriminator import domain_discriminators
@@ -73,7 +73,7 @@ class GMMUNIT(TranslationModel):
             out_channels=c.in_channels + int(c.output_gate == "pixel"), **net)
         # with the latent gate, one 1x1 head per target domain on z
         self.gate_heads = nn.ModuleDict(
-            {d: nn.Conv2d(latent_dim, 1, 1) for d in self.domains}
+            {d: nn.Conv2d(latent_dim, 1, 1) for d in self.domains if self.is_gated(d)}
             if c.output_gate == "latent" else {})
         # opt-in: the source's fine band goes around the latent (docs/method.md)
         self.source_detail = HighPass(c.source_detail_px) if c.source_detail_px else None
@@ -88,7 +88,7 @@ class GMMUNIT(TranslationModel):
             self._init_identity()
         if c.output_gate != "none":
             with torch.no_grad():  # a constant gate to start with
-                for d in self.domains:
+                for d in filter(self.is_gated, self.domains):
                     if c.output_gate == "pixel":
                         out = self.generator.private[d][-1]
                         out.weight[c.in_channels:].zero_()
@@ -144,7 +144,7 @@ class GMMUNIT(TranslationModel):
         """G_domain(z): (B, C, h, w) latent -> (B, in_channels, H, W) image, linear output;
         with an output gate, its logit as one more channel."""
         out = self.generator(z, domain)
-        if self.config.output_gate == "latent":
+        if self.config.output_gate == "latent" and domain in self.gate_heads:
             logit = F.interpolate(self.gate_heads[domain](z), size=out.shape[-2:],
                                   mode="bilinear", align_corners=False)
             out = torch.cat([out, logit], dim=1)
@@ -152,29 +152,48 @@ class GMMUNIT(TranslationModel):
 
     def render(self, z: torch.Tensor, domain: str, source: torch.Tensor) -> torch.Tensor:
         """G_domain(z) for z encoded from the image ``source``, finished by :meth:`finish`."""
-        return self.finish(self.decode(z, domain), source)
+        return self.finish(self.decode(z, domain), source, domain)
 
-    def finish(self, out: torch.Tensor, source: torch.Tensor, *,
+    def is_gated(self, domain: str) -> bool:
+        """Whether outputs of G_domain are blended with their source by a gate."""
+        c = self.config
+        return c.output_gate != "none" and (c.output_gate_into is None
+                                            or domain in c.output_gate_into)
+
+    def finish(self, out: torch.Tensor, source: torch.Tensor, domain: str, *,
                reconstruction: bool = False) -> torch.Tensor:
-        """A generator output made from ``source`` as the image it stands for: with
+        """G_domain's output made from ``source`` as the image it stands for: with
         ``output_gate``, blended per pixel with ``source`` by the generator's gate (the VAE's
         own reconstruction ungated unless ``gate_reconstruction``); with ``source_detail_px``,
         plus ``source``'s fine band, so one-pixel detail need not pass the latent."""
         c = self.config
         if c.output_gate != "none":
-            if reconstruction and not c.gate_reconstruction:
+            if not self.is_gated(domain) or (reconstruction and not c.gate_reconstruction):
                 return out[:, :c.in_channels]
             return self.gated(out, source)
         if self.source_detail is not None:
             out = out + self.source_detail(source)
         return out
 
+    def gate_of(self, out: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        """The gate a (B, 1, H, W) of a generator output (content channels, then the gate's
+        logit) made from ``source``; with ``gate_open_above_hu``, never below the ramp of the
+        content's change from half that value (0) to that value (1), so large changes
+        (enhancement, wash-out) always pass and only small ones can be held back."""
+        c = self.config
+        gate = torch.sigmoid(out[:, c.in_channels:])
+        if c.gate_open_above_hu:
+            change_hu = ((out[:, :c.in_channels] - source).abs().amax(dim=1, keepdim=True)
+                         .detach() / MODEL_UNITS_PER_HU)
+            half = c.gate_open_above_hu / 2
+            gate = torch.maximum(gate, ((change_hu - half) / half).clamp(0.0, 1.0))
+        return gate
+
     def gated(self, out: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         """a * content + (1 - a) * source from a generator output (content channels, then the
         gate's logit): where a -> 0 the source passes untouched, at full resolution."""
-        c = self.config.in_channels
-        gate = torch.sigmoid(out[:, c:])  # (B, 1, H, W), broadcast over image channels
-        content = out[:, :c]
+        gate = self.gate_of(out, source)  # (B, 1, H, W), broadcast over image channels
+        content = out[:, :self.config.in_channels]
         blended = source + gate * (content - source)
         if self.config.gate_full_gradient and torch.is_grad_enabled():
             # adds 0, and gives the content the (1 - a) share of the gradient the gate took
@@ -184,13 +203,16 @@ class GMMUNIT(TranslationModel):
     @torch.no_grad()
     def gate_map(self, x: torch.Tensor, source: str, target: str) -> torch.Tensor:
         """The gate a (B, 1, H, W) of ``source`` -> ``target`` for ``x``: where the
-        translation is made (1) and where the source is kept (0). Needs ``output_gate``."""
+        translation is made (1) and where the source is kept (0); all ones into a domain
+        whose generator is not gated. Needs ``output_gate``."""
         if self.config.output_gate == "none":
             raise ValueError("this model has no output gate (model.output_gate is off)")
         self.check_input(x)
         h = self.encoder(x, source)
         z = self.latent.most_responsible_mean(h, self.domain_index(source))
-        return torch.sigmoid(self.decode(z, target)[:, self.config.in_channels:])
+        if not self.is_gated(target):
+            return x.new_ones(x.shape[0], 1, *x.shape[-2:])
+        return self.gate_of(self.decode(z, target), x)
 
     # ----------------------------------------------------------------------------- losses
     def discriminator_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -246,7 +268,7 @@ class GMMUNIT(TranslationModel):
             for d in self.domains:
                 order = [d, *(src for src in self.domains if src != d)]
                 outs = self._in_one_call(partial(self.decode, domain=d), [z[src] for src in order])
-                rendered.update({(src, d): self.finish(out, x[src], reconstruction=src == d)
+                rendered.update({(src, d): self.finish(out, x[src], d, reconstruction=src == d)
                                  for src, out in zip(order, outs, strict=True)})
             for d in self.domains:
                 recon = L.reconstruction_loss(x[d], rendered[(d, d)], weight[d])
@@ -313,7 +335,8 @@ class GMMUNIT(TranslationModel):
         else:  # one component at a time: never all K means of a whole-slice batch at once
             h = self.encoder(x, source)  # (B, 512*width, H / 2**n_down, W / 2**n_down)
             z = self.latent.most_responsible_mean(h, self.domain_index(source))
-        return self.finish(self.decode(z, target), x, reconstruction=source == target)
+        return self.finish(self.decode(z, target), x, target,
+                           reconstruction=source == target)
 
     @torch.no_grad()
     def component_map(self, x: torch.Tensor, domain: str) -> torch.Tensor:
