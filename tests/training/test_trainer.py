@@ -66,6 +66,18 @@ def test_run_folder_holds_logs_figures_and_checkpoint(domain_folders, tmp_path):
     assert "resumed" not in (run / "train.log").read_text()
 
 
+def test_a_gated_model_saves_its_gate_maps(domain_folders, tmp_path):
+    cfg = _config("gmm_unit", steps=2, extra=["model.n_components=2", "sample_every=2",
+                                              "model.output_gate=latent"])
+    latest = Trainer(cfg, domain_folders, tmp_path / "run", progress=False).run()
+    assert (tmp_path / "run" / "samples" / "gate_0000002.png").is_file()
+    translator = Translator.from_checkpoint(latest)
+    assert translator.model.config.output_gate == "latent"  # the checkpoint knows its gate
+    scan = make_scan(shape=(2, 32, 32), seed=5)
+    out = translator.translate_scan(scan, "ce", source="nc").scan
+    assert out.shape == scan.shape and np.isfinite(out.array).all()
+
+
 def test_three_domains_train(domain_folders, tmp_path):
     cfg = _config("gmm_unit", steps=2, extra=["model.domains=[nc, ce, venous]",
                                               "model.n_components=2"])

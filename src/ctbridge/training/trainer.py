@@ -33,7 +33,12 @@ from ctbridge.models import checkpoint as model_ckpt
 from ctbridge.training import checkpoint as ckpt
 from ctbridge.training import distributed as dist_utils
 from ctbridge.training.config import TrainConfig
-from ctbridge.training.figures import component_map_figure, loss_curves, translation_grid
+from ctbridge.training.figures import (
+    component_map_figure,
+    gate_map_figure,
+    loss_curves,
+    translation_grid,
+)
 from ctbridge.training.schedule import learning_rate_factor, log_to_file
 from ctbridge.training.weight_average import WeightAverage
 
@@ -242,6 +247,8 @@ class Trainer:
         self.model.eval()
         m = 2 ** self.model.downsampling
         rows = []
+        gates = []  # (name, source HU, gate) with an output gate
+        gated = getattr(self.model.config, "output_gate", "none") != "none"
         for src, vols in self.volumes.items():
             vol = vols[0]
             z = vol.slice_at(0.5)
@@ -253,12 +260,18 @@ class Trainer:
                     y = self.model.translate(x, src, dst)
                     hu = self.scaler.to_hu(y[0, 0].float().cpu().numpy())
                     cols.append((f"{src} -> {dst}", hu))
+                    if gated:
+                        gate = self.model.gate_map(x, src, dst)[0, 0].float().cpu().numpy()
+                        gates.append((f"{src} -> {dst}", cols[0][1], gate))
             rows.append((src, cols))
             if hasattr(self.model, "component_map") and src == self.model.domains[0]:
                 comp = self.model.component_map(x, src)[0].cpu().numpy()
                 component_map_figure(cols[0][1], comp, self.config.model.n_components,
                                      self.out_dir / "samples" / f"components_{step:07d}.png",
                                      title=f"{src} slice, step {step}")
+        if gates:
+            gate_map_figure(gates, self.out_dir / "samples" / f"gate_{step:07d}.png",
+                            title=f"output gate, step {step}")
         self.model.train()
         return translation_grid(rows, self.out_dir / "samples" / f"step_{step:07d}.png")
 
