@@ -208,10 +208,10 @@ class GMMUNIT(TranslationModel):
         if self.config.output_gate == "none":
             raise ValueError("this model has no output gate (model.output_gate is off)")
         self.check_input(x)
-        h = self.encoder(x, source)
-        z = self.latent.most_responsible_mean(h, self.domain_index(source))
         if not self.is_gated(target):
             return x.new_ones(x.shape[0], 1, *x.shape[-2:])
+        h = self.encoder(x, source)
+        z = self.latent.most_responsible_mean(h, self.domain_index(source))
         return self.gate_of(self.decode(z, target), x)
 
     # ----------------------------------------------------------------------------- losses
