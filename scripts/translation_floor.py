@@ -125,6 +125,9 @@ def main() -> None:
         labels = (read_scan(args.data / "labels" / f"{name}.nii.gz").array.astype(int)
                   if args.by_label or args.noise_split or args.plaques else None)
         masks = tissue_masks(labels, meta["labels"]) if args.noise_split else {}
+        if args.plaques:  # read once per patient, used by both directions
+            plaques = read_labelmap(args.data / "plaques" / f"{name}.nii.gz")
+            spacing = read_scan(args.data / "nc" / f"{name}.nii.gz").spacing
         for src, dst, folder in (("nc", contrast, "nc2ce"), (contrast, "nc", "ce2nc")):
             truth = noisy[dst]
             body = body_mask(truth)
@@ -138,8 +141,6 @@ def main() -> None:
                           float(np.corrcoef(residual[body], source_noise[body])[0, 1])]
             print(f"{name} | {src}->{dst} | " + " | ".join(f"{c:.2f}" for c in cells))
             if args.plaques:
-                plaques = read_labelmap(args.data / "plaques" / f"{name}.nii.gz")
-                spacing = read_scan(args.data / "nc" / f"{name}.nii.gz").spacing
                 for oracle, volume in (("none", noisy[src]),
                                        ("perfect + source noise", clean[dst] + source_noise),
                                        ("perfect, noise-free", clean[dst])):
