@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     snapshot = run_dir / "curve" / f"step_{until:06d}"
                     _snapshot_model(resolve_checkpoint(run_dir), snapshot)
                     point["directions"] = score_directions(snapshot, f"step_{until:06d}",
-                                                           cohort, holdout, args.quiet)
+                                                           cohort, holdout, args.quiet,
+                                                           bounded=not args.no_bounds)
                 else:
                     point.update(quick_scores(run_dir, cohort, holdout))
                 curve.append(point)
@@ -123,9 +124,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                            "set": args.set, "data": str(args.data), "steps": cfg.optim.steps,
                            "train_seconds": round(seconds, 1), "curve": curve,
                            "training_seconds": round(training, 1),
-                           "mode": args.mode,
+                           "mode": args.mode, "bounds": not args.no_bounds,
                            "directions": score_directions(run_dir, args.name, cohort, holdout,
-                                                          args.quiet, args.mode)}
+                                                          args.quiet, args.mode,
+                                                          not args.no_bounds)}
     if args.score_from:
         row["scored_from"] = str(args.score_from)
     if args.rescore or (args.score_from and any(r["name"] == args.name for r in earlier)):
@@ -167,7 +169,7 @@ def _link_finished_run(source: Path, run_dir: Path, data: Path, holdout: list[st
 
 
 def score_directions(model: Path, name: str, cohort: Any, holdout: list[str], quiet: bool,
-                     mode: str = "full") -> dict[str, Any]:
+                     mode: str = "full", bounded: bool = True) -> dict[str, Any]:
     """Translate the held-out patients both ways with ``model`` (a run or checkpoint folder)
     in inference ``mode`` and score them against the truth and the targets, beside "no
     translation"."""
@@ -175,7 +177,7 @@ def score_directions(model: Path, name: str, cohort: Any, holdout: list[str], qu
     for src, dst in DIRECTIONS:
         scored = score_translator(model, name, cohort, holdout, source=src, target=dst,
                                   cache_dir=model / "translations", mode=mode,
-                                  progress=not quiet)
+                                  progress=not quiet, bounded=bounded)
         ident = aggregate([score_scan_against_truth(cohort, p, cohort.scan_path(src, p), dst)
                            for p in holdout])
         targets = check_targets(scored["aggregate"], ident, target_domain=dst)
@@ -301,6 +303,9 @@ def main() -> None:
     p.add_argument("--mode", choices=("full", "window"), default="full",
                    help="inference mode the held-out scans are translated with (translate's "
                    "--mode; 'window' slides the training patch size)")
+    p.add_argument("--no-bounds", action="store_true", help="score translations without the "
+                   "physical bounds of inference (contrast only adds; fat and gas copied), as "
+                   "every row before they existed was")
     p.add_argument("--curve", default="",
                    help="also score quickly every N steps, or at the listed steps "
                    "(750,3000): trains in segments, resuming")

@@ -159,6 +159,10 @@ def translate(
         help="Latent samples for an uncertainty (std) map; 0 = deterministic only.")] = 0,
     device: Annotated[str, typer.Option(
         help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
+    bounds: Annotated[bool, typer.Option(
+        "--bounds/--no-bounds", help="Hold translations to and from the non-contrast phase "
+        "to physics: contrast only adds, fat and gas (<= -50 HU) are copied (measured: "
+        "lower body MAE, plaques unchanged; README).")] = True,
     old_input: Annotated[Path | None, old_argument("-i", "INPUT")] = None,
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
@@ -170,7 +174,8 @@ def translate(
     if not 0 <= overlap < 1:
         raise typer.BadParameter("--overlap must be in [0, 1)")
     translate_paths(input, output, model=model, target=to, source=from_, mode=mode,
-                    overlap=overlap, batch=batch, samples=samples, device=device)
+                    overlap=overlap, batch=batch, samples=samples, device=device,
+                    bounded=bounds)
 
 
 @app.command()

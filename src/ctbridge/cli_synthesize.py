@@ -59,6 +59,9 @@ def synthesize_command(
         "--translate-mode", help="full (whole slices) or window (sliding windows).")] = "full",
     device: Annotated[str, typer.Option(
         help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
+    bounds: Annotated[bool, typer.Option(
+        "--bounds/--no-bounds", help="Hold translations to physics: contrast only adds, fat "
+        "and gas are copied (as ctbridge translate).")] = True,
     old_input: Annotated[Path | None, old_argument("-i", "DATASET")] = None,
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
@@ -85,7 +88,7 @@ def synthesize_command(
     result = synthesize_dataset(
         dataset, out, model=model, target=to, source=from_, mode=mode,  # type: ignore[arg-type]
         qc=qc, max_rejected=max_rejected, device=device, translate_mode=translate_mode,
-        folds=folds, seed=seed)
+        folds=folds, seed=seed, bounded=bounds)
     counts = summary_counts(result.outcome)
     table = Table("synthetic cases", "count",
                   title=f"{result.out} ({result.format}, --mode {mode})")

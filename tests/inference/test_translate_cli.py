@@ -47,6 +47,26 @@ def test_nifti_in_nifti_out_same_geometry(tmp_path, run_dir, mode):
     np.testing.assert_array_equal(back.array[air], scan.array[air])
 
 
+def test_bounds_are_on_by_default_and_can_be_switched_off(tmp_path, run_dir):
+    scan = make_scan(shape=(3, 32, 32))
+    scan.array[:, 12:20, 8:24] = -100.0  # fat, copied when bounded
+    src = write_scan(scan, tmp_path / "in.nii.gz")
+    out = {}
+    for flag in ("--bounds", "--no-bounds"):
+        out[flag] = tmp_path / f"out{flag}.nii.gz"
+        assert main(["translate", "-i", str(src), "-o", str(out[flag]), "--model", str(run_dir),
+                     "--to", "ce", flag]) == 0
+    bounded, free = read_scan(out["--bounds"]).array, read_scan(out["--no-bounds"]).array
+    body = scan.array > -900
+    assert np.all(bounded[body] >= scan.array[body])  # contrast only adds
+    fat = scan.array == -100.0
+    np.testing.assert_array_equal(bounded[fat], scan.array[fat])
+    assert not np.array_equal(free[body], bounded[body])
+    assert main(["translate", "-i", str(src), "-o", str(tmp_path / "d.nii.gz"), "--model",
+                 str(run_dir), "--to", "ce"]) == 0  # the default is bounded
+    np.testing.assert_array_equal(read_scan(tmp_path / "d.nii.gz").array, bounded)
+
+
 def test_dicom_in_dicom_out_same_geometry_new_series(tmp_path, run_dir):
     scan = make_scan(shape=(3, 32, 32), direction=rotation("x", 9.0))
     src = write_scan(scan, tmp_path / "series", study_instance_uid="1.2.3")

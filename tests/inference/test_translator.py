@@ -12,6 +12,7 @@ import torch
 
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.errors import CheckpointError
+from ctbridge.inference.bounds import ContrastBounds
 from ctbridge.inference.translator import Translator
 from tests.conftest import make_scan, rotation
 
@@ -57,6 +58,27 @@ def test_air_stays_air_even_when_the_model_shifts_everything():
     air = scan.array < -900
     np.testing.assert_array_equal(out.array[air], scan.array[air])
     assert np.all(out.array[~air] != scan.array[~air])
+
+
+@pytest.mark.parametrize(("source", "target", "shift"), [("nc", "ce", -0.1), ("ce", "nc", 0.1)])
+def test_bounds_undo_a_change_against_physics_and_copy_fat(source, target, shift):
+    """A model that darkens into contrast (or brightens out of it) changes nothing, bounded."""
+    scan = _body_scan()
+    scan.array[:, 30:40, 30:60] = -100.0  # fat inside the body
+    tr = Translator(IdentityLike(shift=shift), IntensityScaler(), patch_size=32,
+                    bounds=ContrastBounds("nc"))
+    bounded = tr.translate_scan(scan, target, source=source, mode="full").scan.array
+    np.testing.assert_array_equal(bounded, scan.array)
+    free = tr.translate_scan(scan, target, source=source, mode="full", bounded=False).scan.array
+    body = scan.array > -900
+    assert np.all(free[body] != scan.array[body])
+    tr_ok = Translator(IdentityLike(shift=-shift), IntensityScaler(), patch_size=32,
+                       bounds=ContrastBounds("nc"))  # the physical direction passes
+    allowed = tr_ok.translate_scan(scan, target, source=source, mode="full").scan.array
+    fat = scan.array == -100.0
+    np.testing.assert_array_equal(allowed[fat], scan.array[fat])
+    soft = body & ~fat & (scan.array > -50)
+    assert np.all(allowed[soft] != scan.array[soft])
 
 
 def test_geometry_is_kept_including_oblique():

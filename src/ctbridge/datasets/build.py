@@ -169,7 +169,8 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
                        target: str, source: str | None = None, mode: Mode = "add",
                        qc: str | Path | None = None, max_rejected: float = 0.2,
                        device: str = "cpu", translate_mode: str = "full", folds: int = 5,
-                       seed: int = 0, progress: bool = True) -> DatasetResult:
+                       seed: int = 0, progress: bool = True, bounded: bool = True
+                       ) -> DatasetResult:
     """Write ``out``: ``dataset`` with its labelled cases translated to ``target`` (module doc).
 
     Args:
@@ -184,6 +185,7 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
         translate_mode: the translator's ``full`` or ``window``.
         folds, seed: folds to make when the data set brings none.
+        bounded: hold translations to the physical bounds (:mod:`ctbridge.inference.bounds`).
 
     Raises:
         DataError: the input is not a data set, OUT is not a new folder, too few cases for the
@@ -224,7 +226,7 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
                         label_out, dtype=stored_dtype(case.image), needs_label=True))
     outcome = synthesize(jobs, ref, target=target, source=source, manifest=manifest,
                          mode=translate_mode, gate=gate, progress=progress,
-                         desc=f"{source}->{target}")
+                         desc=f"{source}->{target}", bounded=bounded)
     # rows of cases no longer in the input go, and their files with them (_prune)
     current = {job.case for job in jobs}
     write_manifest(manifest, [r for r in read_manifest(manifest).values() if r.case in current])
@@ -261,7 +263,7 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
     if empty:
         notes.append(f"folds {empty} have no training or no validation case left")
     provenance = _provenance(src, ref, source, target, mode, translate_mode, gate, outcome,
-                             splits_from)
+                             splits_from, bounded)
     if src.format == "nnunet":
         write_splits(out / nnunet.SPLITS_FILE, written)
         _write_nnunet_json(src, out, members, provenance)
@@ -294,12 +296,13 @@ def _copy_others(src: SourceDataset, out: Path, keep: set[Path], progress: bool
 
 def _provenance(src: SourceDataset, ref: ModelRef, source: str, target: str, mode: str,
                 translate_mode: str, gate: QualityGate | None, outcome: Outcome,
-                splits_from: str) -> dict[str, Any]:
+                splits_from: str, bounded: bool) -> dict[str, Any]:
     date = datetime.now(UTC).isoformat(timespec="seconds")
     return {
         "ctbridge_version": ctbridge.__version__, "date": date, "source_dataset": str(src.root),
         "model": ref.name, "model_sha256": ref.sha256, "model_kind": ref.translator.name,
         "direction": f"{source}->{target}", "mode": mode, "translate_mode": translate_mode,
+        "bounds": bounded,
         "qc": None if gate is None else {"max_rejected": gate.max_rejected,
                                          "sha256": gate.identity},
         "synthetic_cases": outcome.count("written"), "qc_rejected": outcome.count("rejected"),

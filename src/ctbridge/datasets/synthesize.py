@@ -149,13 +149,13 @@ class Outcome:
         return {r.case: r for r in self.rows if r.decision == "written"}
 
 
-def job_key(job: Job, model: ModelRef, direction: str, mode: str, gate: QualityGate | None
-            ) -> str:
+def job_key(job: Job, model: ModelRef, direction: str, mode: str, gate: QualityGate | None,
+            bounded: bool = True) -> str:
     """The resume key of ``job`` (module docstring); OSError when a source file is missing."""
     label = file_sha256(job.label) if job.label else "no-label"
     qc = f"qc:{gate.identity}:{gate.max_rejected!r}" if gate else "qc:none"
     return case_key(file_sha256(job.image), label, model.sha256, direction, mode,
-                    str(job.dtype), qc)
+                    str(job.dtype), qc, "bounds:on" if bounded else "bounds:off")
 
 
 def is_finished(previous: ManifestRow | None, key: str, job: Job) -> bool:
@@ -182,7 +182,8 @@ def copy_file(src: Path, dst: Path) -> Path:
 
 
 def make_case(job: Job, translator: Translator, *, target: str, source: str, mode: str,
-              gate: QualityGate | None) -> tuple[str, float | None, str]:
+              gate: QualityGate | None, bounded: bool = True
+              ) -> tuple[str, float | None, str]:
     """Translate one job and write it; returns (decision, QC rejected fraction, reason)."""
     if job.needs_label and job.label is None:
         raise DataError(f"{job.image}: no label file for case {job.source!r}")
@@ -193,8 +194,8 @@ def make_case(job: Job, translator: Translator, *, target: str, source: str, mod
     scan = read_scan(job.image)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = translator.translate_scan(scan, target, source=source,
-                                           mode=mode)  # type: ignore[arg-type]
+        result = translator.translate_scan(scan, target, source=source, mode=mode,  # type: ignore[arg-type]
+                                           bounded=bounded)
     notes = "; ".join(str(w.message) for w in caught)
     fraction = None
     if gate is not None:
@@ -216,7 +217,8 @@ def make_case(job: Job, translator: Translator, *, target: str, source: str, mod
 
 def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str,
                manifest: Path, mode: str = "full", gate: QualityGate | None = None,
-               progress: bool = True, desc: str = "synthesize") -> Outcome:
+               progress: bool = True, desc: str = "synthesize", bounded: bool = True
+               ) -> Outcome:
     """Make every job's synthetic case, resuming from ``manifest`` (rows of other cases kept).
 
     Args:
@@ -226,6 +228,7 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
         manifest: ``manifest.csv`` to read and rewrite after every case.
         mode: ``full`` or ``window`` (see :meth:`Translator.translate_scan`).
         gate: quality control, or None.
+        bounded: hold translations to the physical bounds (:mod:`ctbridge.inference.bounds`).
 
     Returns:
         The rows of ``jobs``; failed cases have ``decision == "failed"`` and a reason.
@@ -242,7 +245,7 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
         t0 = time.perf_counter()
         key, fraction, reason = "", None, ""
         try:
-            key = job_key(job, model, direction, mode, gate)
+            key = job_key(job, model, direction, mode, gate, bounded)
             if is_finished(rows.get(job.case), key, job):
                 outcome.rows.append(rows[job.case])
                 outcome.resumed.add(job.case)
@@ -250,7 +253,8 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
             translator = model.translator
             translator.resolve_source(target, source)  # CheckpointError: stop the run
             decision, fraction, reason = make_case(job, translator, target=target,
-                                                   source=source, mode=mode, gate=gate)
+                                                   source=source, mode=mode, gate=gate,
+                                                   bounded=bounded)
         except (OSError, ValueError, RuntimeError, MemoryError, InvalidScanError,
                 DataError) as exc:
             # one bad case (unreadable, mismatched, too small, out of memory) never stops a run

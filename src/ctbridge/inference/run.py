@@ -52,15 +52,17 @@ def translate_one(translator: Translator, src: Path, dst: Path, **kwargs: object
 
 def translate_paths(input: Path, output: Path, *, model: Path, target: str,
                     source: str | None = None, mode: Mode = "full", overlap: float = 0.5,
-                    batch: int = 16, samples: int = 0, device: str = "cpu") -> list[Path]:
-    """Translate ``input`` (scan or folder of scans) into ``output`` (scan or folder)."""
+                    batch: int = 16, samples: int = 0, device: str = "cpu",
+                    bounded: bool = True) -> list[Path]:
+    """Translate ``input`` (scan or folder of scans) into ``output`` (scan or folder);
+    ``bounded``: within the physical bounds of :mod:`ctbridge.inference.bounds`."""
     console = Console(stderr=True)
     if not input.exists():
         raise InvalidScanError(f"{input}: no such file or folder")
     translator = Translator.from_checkpoint(model, device=resolve_device(device))
     translator.resolve_source(target, source)  # fail before any work on a wrong domain
     kwargs = dict(target=target, source=source, mode=mode, overlap=overlap, batch=batch,
-                  samples=samples, progress=True)
+                  samples=samples, progress=True, bounded=bounded)
     if _is_single_scan(input):
         for note in translate_one(translator, input, output, **kwargs):
             console.print(f"[yellow]warning:[/] {note}")

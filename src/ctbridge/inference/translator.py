@@ -10,9 +10,13 @@ Two modes (DESIGN.md §5):
   so it is the default; ``window`` bounds memory for very large slices on a small GPU.
 
 Air outside the computed body mask is copied from the input, so the model can neither put
-tissue into the air nor grey the background. Translation is deterministic (each latent location
-decodes the most responsible component's mean) unless samples are asked for; then a per-voxel
-standard deviation map in HU comes with it.
+tissue into the air nor grey the background. Inside it, translations to or from the
+non-contrast domain are held to the physical bounds of :mod:`ctbridge.inference.bounds`
+(contrast only adds; fat and gas do not enhance) unless ``bounded=False``.
+
+Translation is deterministic (each latent location decodes the most responsible component's
+mean) unless samples are asked for; then a per-voxel standard deviation map in HU comes with
+it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from tqdm.auto import tqdm
 from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import IntensityConfig, IntensityScaler
 from ctbridge.errors import CheckpointError, InvalidScanError
+from ctbridge.inference.bounds import ContrastBounds
 from ctbridge.io import Scan
 from ctbridge.models import ModelConfig, TranslationModel, build_model
 from ctbridge.models import checkpoint as ckpt
@@ -59,17 +64,20 @@ class Translator:
         patch_size: training patch side (window mode's window); None for whole-slice models.
         stats: training HU percentiles per domain (for the out-of-distribution warning).
         name: shown in the output's series description.
+        bounds: the physical bounds translations are held to (None: none).
     """
 
     def __init__(self, model: TranslationModel, scaler: IntensityScaler, *,
                  patch_size: int | None = 32, stats: dict | None = None, name: str = "model",
-                 device: str | torch.device = "cpu") -> None:
+                 device: str | torch.device = "cpu",
+                 bounds: ContrastBounds | None = None) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.scaler = scaler
         self.patch_size = patch_size
         self.stats = stats or {}
         self.name = name
+        self.bounds = bounds
         self.checkpoint: str | None = None  # the folder it was loaded from, for provenance
 
     @classmethod
@@ -95,8 +103,10 @@ class Translator:
             import json
 
             stats = json.loads(stats_path.read_text()).get("domains", {})
+        non_contrast = model_config.keep_calcium_from  # the model's non-contrast domain
+        bounds = ContrastBounds(non_contrast) if non_contrast in model_config.domains else None
         translator = cls(model, intensity.scaler(), patch_size=patch_size, stats=stats,
-                         name=model_config.kind, device=device)
+                         name=model_config.kind, device=device, bounds=bounds)
         translator.checkpoint = str(folder)
         return translator
 
@@ -170,8 +180,10 @@ class Translator:
 
     def translate_scan(self, scan: Scan, target: str, *, source: str | None = None,
                        mode: Mode = "full", overlap: float = 0.5, batch: int = 16,
-                       samples: int = 0, progress: bool = False) -> Translation:
-        """Translate a whole scan to ``target``; output in HU with the input's geometry."""
+                       samples: int = 0, progress: bool = False,
+                       bounded: bool = True) -> Translation:
+        """Translate a whole scan to ``target``; output in HU with the input's geometry,
+        within the physical bounds (``self.bounds``) unless ``bounded`` is False."""
         scan.validate(str(scan.metadata.get("source", "input scan")))
         if scan.shape[1] < 8 or scan.shape[2] < 8:
             raise InvalidScanError(f"{scan.metadata.get('source', 'input')}: slices of "
@@ -194,6 +206,9 @@ class Translator:
                                                     mode=mode, overlap=overlap, batch=batch,
                                                     sample=sample))
             hu = np.asarray(self.scaler.to_hu(torch.cat(chunks)[:, 0].numpy()), np.float32)
+            if bounded and self.bounds is not None:
+                hu = self.bounds.apply(np.asarray(scan.array, np.float32), hu, source=source,
+                                       target=target)
             results.append(np.where(body, hu, scan.array))
         meta = dict(series_description=f"ctbridge {self.name} {source}->{target}"[:64],
                     derived_from=scan.metadata.get("source", ""), phase=target)
