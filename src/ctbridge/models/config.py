@@ -172,16 +172,9 @@ class ModelConfig(BaseModel):
         "alone, which the cycle's whole-patch L1 dilutes ~1000-fold for a plaque of a few "
         "pixels (docs/method.md); 0 = off, as in the paper"))
     keep_calcium_from: str = Field("nc", description=(
-        "the non-contrast domain whose bright pixels lambda_keep_calcium(_cycle) keep, and "
-        "the one contrast_only_adds bounds translations from and to"))
+        "the non-contrast domain whose bright pixels lambda_keep_calcium(_cycle) keep"))
     keep_calcium_hu: float = Field(130.0, description=(
         "HU from which a non-contrast pixel is calcium or bone (Agatston's 130)"))
-    contrast_only_adds: bool = Field(False, description=(
-        "(GMM-)UNIT: a translation out of the non-contrast domain (keep_calcium_from) is never "
-        "darker than its source pixel by pixel, one into it never brighter, in training and at "
-        "inference: iodine only adds attenuation, and a translation that keeps the source's "
-        "noise meets the bound exactly (docs/method.md). Pairs of two contrast phases are left "
-        "alone. False = off, as in the paper"))
 
     # ---------------------------------------------------------------- CycleGAN
     n_res_blocks: int = Field(9, ge=0, description="CycleGAN ResNet generator blocks (9 = 256px)")
@@ -227,9 +220,6 @@ class ModelConfig(BaseModel):
         if (self.lambda_keep_calcium or self.lambda_keep_calcium_cycle) and self.kind == "cyclegan":
             raise ValueError("lambda_keep_calcium(_cycle) is for (GMM-)UNIT; CycleGAN keeps its "
                              "paper's losses")
-        if self.contrast_only_adds and self.kind == "cyclegan":
-            raise ValueError("contrast_only_adds is for (GMM-)UNIT; CycleGAN keeps its paper's "
-                             "generator")
         if self.source_detail_px and self.kind == "cyclegan":
             raise ValueError("source_detail_px is for (GMM-)UNIT; CycleGAN's generator works at "
                              "full resolution")
@@ -249,11 +239,6 @@ class ModelConfig(BaseModel):
                              f"domains {self.domains}: name the non-contrast domain "
                              "(model.keep_calcium_from=...) or switch the keep-calcium terms "
                              "off (model.lambda_keep_calcium=0, model.lambda_keep_calcium_cycle=0)")
-        if self.contrast_only_adds and self.keep_calcium_from not in self.domains:
-            raise ValueError(f"contrast_only_adds bounds translations from and to the "
-                             f"non-contrast domain, and keep_calcium_from "
-                             f"{self.keep_calcium_from!r} is not one of the domains "
-                             f"{self.domains}: name it (model.keep_calcium_from=...)")
         if self.init == "identity" and not (self.residual_stages and self.shortcut == "shuffle"):
             raise ValueError("init 'identity' needs residual_stages=true and shortcut='shuffle'")
         if self.fixed_prior and self.n_components != 1:

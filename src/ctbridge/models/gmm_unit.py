@@ -150,11 +150,9 @@ class GMMUNIT(TranslationModel):
             out = torch.cat([out, logit], dim=1)
         return out
 
-    def render(self, z: torch.Tensor, domain: str, source: torch.Tensor, source_domain: str
-               ) -> torch.Tensor:
-        """G_domain(z) for z encoded from the image ``source`` of ``source_domain``, finished
-        by :meth:`finish`."""
-        return self.finish(self.decode(z, domain), source, domain, source_domain=source_domain)
+    def render(self, z: torch.Tensor, domain: str, source: torch.Tensor) -> torch.Tensor:
+        """G_domain(z) for z encoded from the image ``source``, finished by :meth:`finish`."""
+        return self.finish(self.decode(z, domain), source, domain)
 
     def is_gated(self, domain: str) -> bool:
         """Whether outputs of G_domain are blended with their source by a gate."""
@@ -163,27 +161,18 @@ class GMMUNIT(TranslationModel):
                                             or domain in c.output_gate_into)
 
     def finish(self, out: torch.Tensor, source: torch.Tensor, domain: str, *,
-               source_domain: str) -> torch.Tensor:
+               reconstruction: bool = False) -> torch.Tensor:
         """G_domain's output made from ``source`` as the image it stands for: with
         ``output_gate``, blended per pixel with ``source`` by the generator's gate (the VAE's
         own reconstruction ungated unless ``gate_reconstruction``); with ``source_detail_px``,
-        plus ``source``'s fine band, so one-pixel detail need not pass the latent; with
-        ``contrast_only_adds``, a translation out of the non-contrast domain is never darker
-        than its source and one into it never brighter."""
+        plus ``source``'s fine band, so one-pixel detail need not pass the latent."""
         c = self.config
-        reconstruction = source_domain == domain
         if c.output_gate != "none":
             if not self.is_gated(domain) or (reconstruction and not c.gate_reconstruction):
-                out = out[:, :c.in_channels]
-            else:
-                out = self.gated(out, source)
-        elif self.source_detail is not None:
+                return out[:, :c.in_channels]
+            return self.gated(out, source)
+        if self.source_detail is not None:
             out = out + self.source_detail(source)
-        if reconstruction:
-            return out
-        if c.contrast_only_adds and c.keep_calcium_from in (source_domain, domain):
-            bound = torch.maximum if source_domain == c.keep_calcium_from else torch.minimum
-            out = bound(out, source.to(out.dtype))
         return out
 
     def gate_of(self, out: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
@@ -240,8 +229,7 @@ class GMMUNIT(TranslationModel):
         for dst in self.domains:
             sources = [src for src in self.domains if src != dst]
             with torch.no_grad():
-                fakes = [self.render(z[src], dst, batch[src], src)  # (B, 1, H, W)
-                         for src in sources]
+                fakes = [self.render(z[src], dst, batch[src]) for src in sources]  # (B, 1, H, W)
             # the real patches and every source's translations in one call of D_dst
             real, *judged = self._in_one_call(partial(self.judge, dst), [batch[dst], *fakes])
             score_real = score_real + real.mean().detach() / len(self.domains)
@@ -280,7 +268,7 @@ class GMMUNIT(TranslationModel):
             for d in self.domains:
                 order = [d, *(src for src in self.domains if src != d)]
                 outs = self._in_one_call(partial(self.decode, domain=d), [z[src] for src in order])
-                rendered.update({(src, d): self.finish(out, x[src], d, source_domain=src)
+                rendered.update({(src, d): self.finish(out, x[src], d, reconstruction=src == d)
                                  for src, out in zip(order, outs, strict=True)})
             for d in self.domains:
                 recon = L.reconstruction_loss(x[d], rendered[(d, d)], weight[d])
@@ -292,7 +280,7 @@ class GMMUNIT(TranslationModel):
                 scores = self.judge(dst, x_fake)  # (B, 1, h', w')
                 post_back = self.encode(x_fake, dst)  # q_dst(z | x_src->dst)
                 kl_back = self.latent.kl(post_back)
-                x_cycle = self.render(self.latent.sample(post_back), src, x_fake, dst)  # ->dst->src
+                x_cycle = self.render(self.latent.sample(post_back), src, x_fake)  # ->dst->src
                 cyc = L.reconstruction_loss(x[src], x_cycle, weight[src])
                 pair = (L.gan_loss(scores, lambda0=c.lambda0, mode=c.gan_mode)
                         + L.cycle_loss(kl[src], kl_back, cyc, lambda3=c.lambda3,
@@ -347,7 +335,8 @@ class GMMUNIT(TranslationModel):
         else:  # one component at a time: never all K means of a whole-slice batch at once
             h = self.encoder(x, source)  # (B, 512*width, H / 2**n_down, W / 2**n_down)
             z = self.latent.most_responsible_mean(h, self.domain_index(source))
-        return self.finish(self.decode(z, target), x, target, source_domain=source)
+        return self.finish(self.decode(z, target), x, target,
+                           reconstruction=source == target)
 
     @torch.no_grad()
     def component_map(self, x: torch.Tensor, domain: str) -> torch.Tensor:
