@@ -12,6 +12,7 @@ from ctbridge.datasets.manifest import read_manifest
 from ctbridge.errors import DataError
 from ctbridge.evaluation.experiments.cohort import load_cohort
 from ctbridge.evaluation.experiments.synthetic import translate_cohort
+from ctbridge.inference.bounds import ContrastBounds
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan, write_scan
 from tests.datasets.conftest import write_checkpoint
@@ -46,6 +47,24 @@ def test_cache_is_reused_and_redone_per_changed_scan(cohort_dir, tmp_path):
     translate_cohort(again, "unit", cohort, cohort.names, **kw)
     after = _mtimes(paths)
     assert {n for n in after if after[n] != before[n]} == {cohort.names[1]}
+
+
+def test_bounds_are_applied_and_switching_them_redoes_the_cache(cohort_dir, tmp_path):
+    cohort = load_cohort(cohort_dir)
+    names = cohort.names[:2]
+    kw = dict(source="nc", target="ce", cache_dir=tmp_path / "cache", progress=False)
+    darker = Translator(ShiftModule(-0.05), IntensityScaler(), patch_size=None, name="dark",
+                        bounds=ContrastBounds("nc"))  # darkening into contrast: unphysical
+    bounded = translate_cohort(darker, "t", cohort, names, **kw)
+    for name in names:  # clipped back to the source inside the body, bit for bit
+        src = read_scan(cohort.scan_path("nc", name)).array
+        assert (read_scan(bounded[name]).array == src).all()
+    key = read_manifest(bounded[names[0]].parent / "manifest.csv")[names[0]].key
+    free = translate_cohort(darker, "t", cohort, names, bounded=False, **kw)
+    assert darker.model.calls == 2 * len(names)  # redone, not taken from the cache
+    assert read_manifest(free[names[0]].parent / "manifest.csv")[names[0]].key != key
+    src = read_scan(cohort.scan_path("nc", names[0])).array
+    assert (read_scan(free[names[0]]).array < src)[src > -500].all()
 
 
 def test_a_retrained_checkpoint_redoes_the_cache(cohort_dir, tmp_path):

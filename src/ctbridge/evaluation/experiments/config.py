@@ -58,6 +58,10 @@ class ExperimentConfig(BaseModel):
                     "are skipped rows")
     translate_mode: Literal["full", "window"] = Field(
         "full", description="Translator mode used to make the synthetic scans")
+    bounds: bool = Field(
+        True, description="hold the synthetic scans to the physical bounds of `ctbridge "
+                          "translate` (contrast only adds; fat and gas copied); false: the "
+                          "network's raw translations")
     qc: Path | None = Field(
         None, description="QC folder (ctbridge qc train): synthetic slices it rejects are "
                           "dropped from training, as in the paper (2D: those slices; 3D: a "

@@ -165,7 +165,7 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
         row.key: translate_cohort(
             row.translator, row.key, cohort, cohort.names, source=exp.train_domain,
             target=exp.other_domain, cache_dir=cache_dir, mode=config.translate_mode,
-            device=device, progress=config.progress)
+            device=device, progress=config.progress, bounded=config.bounds)
         for row in rows if row.translator is not None and not row.skip_reason}
     meta["translate_seconds"] = round(time.perf_counter() - t_start, 1)
 
