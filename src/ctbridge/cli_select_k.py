@@ -45,6 +45,9 @@ def select_k_command(
         "--downstream-set", help="Override a field of that config: key=value.")] = None,
     mode: Annotated[Literal["full", "window"], typer.Option(
         help="Translation mode: full or window.")] = "full",
+    bounds: Annotated[bool, typer.Option(
+        "--bounds/--no-bounds", help="Hold translations to physics (as ctbridge translate).")
+    ] = True,
 ) -> None:
     """Choose the number of mixture components K by validation scores (paper §3)."""
     from ctbridge.evaluation.select_k import parse_ks, select_k
@@ -52,6 +55,7 @@ def select_k_command(
     md = select_k(config, parse_ks(k), data, out, preset=preset, overrides=list(set_ or []),
                   val_patients=val_patients, downstream=downstream,
                   downstream_preset=downstream_preset,
-                  downstream_overrides=list(downstream_set or []), criterion=criterion, mode=mode)
+                  downstream_overrides=list(downstream_set or []), criterion=criterion, mode=mode,
+                  bounded=bounds)
     typer.echo(md.read_text())
     typer.echo(f"wrote {md}, {md.with_name('results.json')}, {md.with_name('select_k.png')}")

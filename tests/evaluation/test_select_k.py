@@ -10,6 +10,7 @@ import pytest
 
 from ctbridge.cli import main
 from ctbridge.errors import ConfigError
+from ctbridge.datasets.manifest import read_manifest
 from ctbridge.evaluation.select_k import KResult, choose, parse_ks
 from tests.evaluation.experiments.cohort import write_cohort
 
@@ -67,6 +68,14 @@ def test_select_k_cli_end_to_end(tmp_path):
     md = (out / "results.md").read_text()
     assert f"chosen K = {best.k}" in md and "Downstream reference" in md
     assert (out / "select_k.png").stat().st_size > 1000
+    # the raw translations: the same trained runs, every synthetic scan made again
+    manifest = out / "synthetic" / "k01" / "nc2ce" / "manifest.csv"
+    bounded = {case: row.key for case, row in read_manifest(manifest).items()}
+    assert res["bounds"] is True and bounded
+    assert main([*args, "--no-bounds"]) == 0
+    assert json.loads((out / "results.json").read_text())["bounds"] is False
+    free = {case: row.key for case, row in read_manifest(manifest).items()}
+    assert free.keys() == bounded.keys() and all(free[c] != bounded[c] for c in free)
 
 
 def test_select_k_refuses_cyclegan_config(tmp_path):

@@ -114,7 +114,7 @@ def select_k(config: str | Path, ks: Sequence[int], data: str | Path, out: str |
              preset: str | None = None, overrides: Sequence[str] = (), val_patients: int = 2,
              downstream: bool = True, downstream_preset: str | None = "cpu-small",
              downstream_overrides: Sequence[str] = (), criterion: str = "ce_dice",
-             mode: str = "full", progress: bool = True) -> Path:
+             mode: str = "full", progress: bool = True, bounded: bool = True) -> Path:
     """Train and score GMM-UNIT for each K; write the table and plot; returns results.md.
 
     Args:
@@ -129,6 +129,8 @@ def select_k(config: str | Path, ks: Sequence[int], data: str | Path, out: str |
         downstream_overrides: ``key=value`` overrides of that config (``segmenter.steps=200``).
         criterion: ``ce_dice`` (downstream), ``plaque_recall`` or ``mae``.
         mode: translation mode (``full`` or ``window``).
+        bounded: hold translations to the physical bounds (:mod:`ctbridge.inference.bounds`),
+            for the scores and the downstream check alike.
 
     Raises:
         ConfigError: a bad criterion or a non-GMM config; DataError: a folder that does not fit.
@@ -160,17 +162,18 @@ def select_k(config: str | Path, ks: Sequence[int], data: str | Path, out: str |
         seconds = time.perf_counter() - t0
         scores = {f"{s}2{t}": _summary(score_translator(
             run, run.name, cohort, val, source=s, target=t, cache_dir=out / "synthetic",
-            mode=mode, progress=progress)) for s, t in (("nc", "ce"), ("ce", "nc"))}
+            mode=mode, progress=progress, bounded=bounded))
+            for s, t in (("nc", "ce"), ("ce", "nc"))}
         results.append(KResult(k, str(run), round(seconds, 1), scores["nc2ce"],
                                scores["ce2nc"]))
     baseline: dict[str, float] = {}
     if downstream:
         baseline = _downstream(cohort, train, val, results, out, downstream_preset,
-                               downstream_overrides, mode, progress)
+                               downstream_overrides, mode, progress, bounded)
     best = choose(results, criterion)
     meta = {"config": str(config), "preset": preset, "overrides": list(overrides),
             "data": str(data), "train_patients": train, "validation_patients": val,
-            "criterion": criterion, "chosen_k": best.k, "mode": mode,
+            "criterion": criterion, "chosen_k": best.k, "mode": mode, "bounds": bounded,
             "seconds": round(time.perf_counter() - t_start, 1),
             "baseline_nc_only": baseline,
             "results": [r.__dict__ for r in results]}
@@ -181,7 +184,7 @@ def select_k(config: str | Path, ks: Sequence[int], data: str | Path, out: str |
 
 def _downstream(cohort: Cohort, train: list[str], val: list[str], results: list[KResult],
                 out: Path, preset: str | None, overrides: Sequence[str], mode: str,
-                progress: bool) -> dict[str, float]:
+                progress: bool, bounded: bool = True) -> dict[str, float]:
     """Fill ``downstream`` of each result; returns the baseline's (real NC only) CE scores."""
     cfg = load_config(PlaqueConfig, "experiment_plaque", preset=preset,
                       overrides=[f"ce_phase={cohort.phase_of['ce']}",
@@ -199,7 +202,7 @@ def _downstream(cohort: Cohort, train: list[str], val: list[str], results: list[
         key = f"k{r.k:02d}"
         synthetic = translate_cohort(Path(r.run), key, cohort, train, source="nc", target="ce",
                                      cache_dir=out / "synthetic", mode=mode, device=device,
-                                     progress=progress)
+                                     progress=progress, bounded=bounded)
         fold_result = run_fold(exp, store, RowPlan(key, key, key, Path(r.run)), fold,
                                synthetic, device)
         r.downstream = fold_result["test"]["ce"]
