@@ -9,8 +9,8 @@ import math
 import pytest
 
 from ctbridge.cli import main
-from ctbridge.errors import ConfigError
 from ctbridge.datasets.manifest import read_manifest
+from ctbridge.errors import ConfigError
 from ctbridge.evaluation.select_k import KResult, choose, parse_ks
 from tests.evaluation.experiments.cohort import write_cohort
 
