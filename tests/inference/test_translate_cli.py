@@ -98,6 +98,7 @@ def test_translated_dicom_is_valid_and_cites_each_source_slice(tmp_path, run_dir
         (ref,) = ds.SourceImageSequence
         assert ref.ReferencedSOPInstanceUID == source.SOPInstanceUID  # the slice it came from
         assert "nc->ce" in ds.DerivationDescription and run_dir.name in ds.DerivationDescription
+        assert "physical bounds" in ds.DerivationDescription  # the default, recorded
 
 
 def test_folder_of_scans(tmp_path, run_dir):

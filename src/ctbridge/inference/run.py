@@ -42,7 +42,8 @@ def translate_one(translator: Translator, src: Path, dst: Path, **kwargs: object
         "study_instance_uid": scan.metadata.get("study_instance_uid"),
         "frame_of_reference_uid": scan.metadata.get("frame_of_reference_uid"),
         "derivation": f"{result.scan.metadata['series_description']}: ctbridge translation "
-                      f"(model {translator.name}, checkpoint {translator.checkpoint}) of "
+                      f"(model {translator.name}, checkpoint {translator.checkpoint}"
+                      f"{', physical bounds' if kwargs.get('bounded', True) else ''}) of "
                       f"{src.name}"}
     write_scan(result.scan, dst, **dicom)
     if result.std is not None:
