@@ -27,6 +27,11 @@ def test_between_contrast_phases_only_fat_and_gas_are_copied():
     assert out.tolist() == [-900.0, -100.0, -50.0, -70.0, 20.0, 300.0, 500.0]
 
 
+def test_without_a_non_contrast_domain_only_fat_and_gas_are_copied():
+    out = ContrastBounds(None).apply(SOURCE, TRANSLATED, source="pre", target="art")
+    assert out.tolist() == [-900.0, -100.0, -50.0, -70.0, 20.0, 300.0, 500.0]
+
+
 def test_without_a_fat_level_only_the_contrast_bound_applies():
     out = ContrastBounds("nc", fat_hu=None).apply(SOURCE, TRANSLATED, source="nc", target="ce")
     assert out.tolist() == [-880.0, -90.0, -50.0, -49.0, 40.0, 300.0, 600.0]

@@ -15,6 +15,7 @@ from ctbridge.errors import CheckpointError
 from ctbridge.inference.bounds import ContrastBounds
 from ctbridge.inference.translator import Translator
 from tests.conftest import make_scan, rotation
+from tests.datasets.conftest import write_checkpoint
 
 
 class IdentityLike(torch.nn.Module):
@@ -79,6 +80,14 @@ def test_bounds_undo_a_change_against_physics_and_copy_fat(source, target, shift
     np.testing.assert_array_equal(allowed[fat], scan.array[fat])
     soft = body & ~fat & (scan.array > -50)
     assert np.all(allowed[soft] != scan.array[soft])
+
+
+@pytest.mark.parametrize(("domains", "non_contrast"), [(("nc", "ce"), "nc"),
+                                                       (("pre", "art"), None)])
+def test_a_checkpoint_brings_bounds_for_its_non_contrast_domain(tmp_path, domains,
+                                                                non_contrast):
+    run = write_checkpoint(tmp_path / "run", domains=domains)
+    assert Translator.from_checkpoint(run).bounds == ContrastBounds(non_contrast)
 
 
 def test_geometry_is_kept_including_oblique():

@@ -37,10 +37,11 @@ class ContrastBounds:
     Args:
         non_contrast: the model's non-contrast domain; translations between two other
             domains (arterial -> venous) are not bounded by contrast, only by ``fat_hu``.
+            None: the model has no non-contrast domain, only ``fat_hu`` applies.
         fat_hu: source voxels <= this are copied into the translation; None: none are.
     """
 
-    non_contrast: str = "nc"
+    non_contrast: str | None = "nc"
     fat_hu: float | None = FAT_AND_GAS_HU
 
     def apply(self, source_hu: np.ndarray, translated_hu: np.ndarray, *, source: str,
@@ -52,7 +53,7 @@ class ContrastBounds:
         out = translated_hu
         if source == target:
             return out
-        if source == self.non_contrast:
+        if source == self.non_contrast:  # never true when there is none (None)
             out = np.maximum(out, source_hu)
         elif target == self.non_contrast:
             out = np.minimum(out, source_hu)

@@ -104,7 +104,7 @@ class Translator:
 
             stats = json.loads(stats_path.read_text()).get("domains", {})
         non_contrast = model_config.keep_calcium_from  # the model's non-contrast domain
-        bounds = ContrastBounds(non_contrast) if non_contrast in model_config.domains else None
+        bounds = ContrastBounds(non_contrast if non_contrast in model_config.domains else None)
         translator = cls(model, intensity.scaler(), patch_size=patch_size, stats=stats,
                          name=model_config.kind, device=device, bounds=bounds)
         translator.checkpoint = str(folder)
