@@ -194,8 +194,9 @@ def make_case(job: Job, translator: Translator, *, target: str, source: str, mod
     scan = read_scan(job.image)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = translator.translate_scan(scan, target, source=source, mode=mode,  # type: ignore[arg-type]
-                                           bounded=bounded)
+        result = translator.translate_scan(
+            scan, target, source=source, mode=mode,  # type: ignore[arg-type]
+            bounded=bounded)
     notes = "; ".join(str(w.message) for w in caught)
     fraction = None
     if gate is not None:

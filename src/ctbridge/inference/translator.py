@@ -195,6 +195,8 @@ class Translator:
             warnings.warn(note, stacklevel=2)
         x = torch.from_numpy(np.asarray(self.scaler.to_model(scan.array), np.float32))[:, None]
         runs = [False] + [True] * samples
+        bounds = self.bounds if bounded else None
+        source_hu = np.asarray(scan.array, np.float32)  # what the bounds compare with
         results = []
         for sample in tqdm(runs, desc="samples", disable=not progress or samples == 0,
                            leave=False):
@@ -206,9 +208,8 @@ class Translator:
                                                     mode=mode, overlap=overlap, batch=batch,
                                                     sample=sample))
             hu = np.asarray(self.scaler.to_hu(torch.cat(chunks)[:, 0].numpy()), np.float32)
-            if bounded and self.bounds is not None:
-                hu = self.bounds.apply(np.asarray(scan.array, np.float32), hu, source=source,
-                                       target=target)
+            if bounds is not None:
+                hu = bounds.apply(source_hu, hu, source=source, target=target)
             results.append(np.where(body, hu, scan.array))
         meta = dict(series_description=f"ctbridge {self.name} {source}->{target}"[:64],
                     derived_from=scan.metadata.get("source", ""), phase=target)
