@@ -113,7 +113,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     _snapshot_model(resolve_checkpoint(run_dir), snapshot)
                     point["directions"] = score_directions(snapshot, f"step_{until:06d}",
                                                            cohort, holdout, args.quiet,
-                                                           bounded=not args.no_bounds)
+                                                           bounded=not args.no_bounds,
+                                                           smooth=not args.no_smooth)
                 else:
                     point.update(quick_scores(run_dir, cohort, holdout))
                 curve.append(point)
@@ -125,9 +126,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                            "train_seconds": round(seconds, 1), "curve": curve,
                            "training_seconds": round(training, 1),
                            "mode": args.mode, "bounds": not args.no_bounds,
+                           "smooth": not args.no_bounds and not args.no_smooth,
                            "directions": score_directions(run_dir, args.name, cohort, holdout,
                                                           args.quiet, args.mode,
-                                                          not args.no_bounds)}
+                                                          not args.no_bounds,
+                                                          not args.no_smooth)}
     if args.score_from:
         row["scored_from"] = str(args.score_from)
     if args.rescore or (args.score_from and any(r["name"] == args.name for r in earlier)):
@@ -169,7 +172,8 @@ def _link_finished_run(source: Path, run_dir: Path, data: Path, holdout: list[st
 
 
 def score_directions(model: Path, name: str, cohort: Any, holdout: list[str], quiet: bool,
-                     mode: str = "full", bounded: bool = True) -> dict[str, Any]:
+                     mode: str = "full", bounded: bool = True, smooth: bool = True
+                     ) -> dict[str, Any]:
     """Translate the held-out patients both ways with ``model`` (a run or checkpoint folder)
     in inference ``mode`` and score them against the truth and the targets, beside "no
     translation"."""
@@ -177,7 +181,7 @@ def score_directions(model: Path, name: str, cohort: Any, holdout: list[str], qu
     for src, dst in DIRECTIONS:
         scored = score_translator(model, name, cohort, holdout, source=src, target=dst,
                                   cache_dir=model / "translations", mode=mode,
-                                  progress=not quiet, bounded=bounded)
+                                  progress=not quiet, bounded=bounded, smooth=smooth)
         ident = aggregate([score_scan_against_truth(cohort, p, cohort.scan_path(src, p), dst)
                            for p in holdout])
         targets = check_targets(scored["aggregate"], ident, target_domain=dst)
@@ -306,6 +310,9 @@ def main() -> None:
     p.add_argument("--no-bounds", action="store_true", help="score translations without the "
                    "physical bounds of inference (contrast only adds; fat and gas copied), as "
                    "every row before they existed was")
+    p.add_argument("--no-smooth", action="store_true", help="score translations into contrast "
+                   "without smoothing their change (ctbridge.inference.enhancement), as every "
+                   "row before it existed was")
     p.add_argument("--curve", default="",
                    help="also score quickly every N steps, or at the listed steps "
                    "(750,3000): trains in segments, resuming")

@@ -163,6 +163,10 @@ def translate(
         "--bounds/--no-bounds", help="Hold translations to and from the non-contrast phase "
         "to physics: contrast only adds, fat and gas (<= -50 HU) are copied (measured: "
         "lower body MAE, plaques unchanged; README).")] = True,
+    smooth: Annotated[bool, typer.Option(
+        "--smooth/--no-smooth", help="With --bounds, smooth the change a translation out of "
+        "the non-contrast phase makes where it is small and flat (made-up blotches; "
+        "measured: organ texture 1.5 x the truth's instead of 1.6-1.7; README).")] = True,
     old_input: Annotated[Path | None, old_argument("-i", "INPUT")] = None,
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
@@ -175,7 +179,7 @@ def translate(
         raise typer.BadParameter("--overlap must be in [0, 1)")
     translate_paths(input, output, model=model, target=to, source=from_, mode=mode,
                     overlap=overlap, batch=batch, samples=samples, device=device,
-                    bounded=bounds)
+                    bounded=bounds, smooth=smooth)
 
 
 @app.command()

@@ -46,7 +46,8 @@ def select_k_command(
     mode: Annotated[Literal["full", "window"], typer.Option(
         help="Translation mode: full or window.")] = "full",
     bounds: Annotated[bool, typer.Option(
-        "--bounds/--no-bounds", help="Hold translations to physics (as ctbridge translate).")
+        "--bounds/--no-bounds", help="Hold translations to physics and smooth the change "
+        "into contrast (as ctbridge translate).")
     ] = True,
 ) -> None:
     """Choose the number of mixture components K by validation scores (paper §3)."""

@@ -61,7 +61,8 @@ def synthesize_command(
         help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
     bounds: Annotated[bool, typer.Option(
         "--bounds/--no-bounds", help="Hold translations to physics: contrast only adds, fat "
-        "and gas are copied (as ctbridge translate).")] = True,
+        "and gas are copied, the change into contrast smoothed where small and flat (as "
+        "ctbridge translate).")] = True,
     old_input: Annotated[Path | None, old_argument("-i", "DATASET")] = None,
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:

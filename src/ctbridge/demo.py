@@ -277,7 +277,8 @@ def _report(out: Path, preset: str, p: DemoConfig, meta: dict[str, Any], test: l
         "calc.': calcium components in the vessel wall that are not plaques. The 'no "
         "translation' rows score the input itself against the other phase: the gap a "
         "translator has to close. Translations are held to the physical bounds of "
-        "`ctbridge translate` (contrast only adds; fat and gas, <= -50 HU, copied).", "",
+        "`ctbridge translate` (contrast only adds; fat and gas, <= -50 HU, copied), and the "
+        "change into contrast is smoothed where it is small and flat.", "",
         "## Targets (a translator worth using beats 'no translation')", "",
         *targets_table(targets), "",
         "Limits from `ctbridge.evaluation.targets` (mean over the held-out patients); the "

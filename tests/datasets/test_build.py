@@ -48,6 +48,8 @@ def test_add_writes_a_dataset_nnunet_accepts(added):
     assert "nc->ce" in meta["description"] and "cyclegan" in meta["description"]
     assert meta["ctbridge"]["direction"] == "nc->ce" and meta["ctbridge"]["mode"] == "add"
     assert meta["ctbridge"]["model_sha256"] and meta["ctbridge"]["date"]
+    assert meta["ctbridge"]["bounds"] is True  # what inference did after the network
+    assert meta["ctbridge"]["postprocess"] == "bounds:on;smooth:11mm,25HU,150HU"
 
 
 def test_synthetic_cases_carry_the_source_label_file_unchanged(added, nc_dataset):

@@ -67,6 +67,23 @@ def test_bounds_are_on_by_default_and_can_be_switched_off(tmp_path, run_dir):
     np.testing.assert_array_equal(read_scan(tmp_path / "d.nii.gz").array, bounded)
 
 
+def test_smoothing_is_on_by_default_into_contrast_and_can_be_switched_off(tmp_path, run_dir):
+    src = write_scan(make_scan(shape=(3, 32, 32)), tmp_path / "in.nii.gz")
+    out = {}
+    for to in ("ce", "nc"):
+        for flag in ("--smooth", "--no-smooth"):
+            out[to, flag] = tmp_path / f"{to}{flag}.nii.gz"
+            assert main(["translate", "-i", str(src), "-o", str(out[to, flag]), "--model",
+                         str(run_dir), "--to", to, "--from", "nc" if to == "ce" else "ce",
+                         flag]) == 0
+    smooth, raw = (read_scan(out["ce", f]).array for f in ("--smooth", "--no-smooth"))
+    scan = read_scan(src).array
+    assert not np.array_equal(smooth, raw)
+    assert np.all(smooth >= scan) and np.all(raw >= scan)  # still within the bounds
+    np.testing.assert_array_equal(read_scan(out["nc", "--smooth"]).array,
+                                  read_scan(out["nc", "--no-smooth"]).array)  # into NC: none
+
+
 def test_dicom_in_dicom_out_same_geometry_new_series(tmp_path, run_dir):
     scan = make_scan(shape=(3, 32, 32), direction=rotation("x", 9.0))
     src = write_scan(scan, tmp_path / "series", study_instance_uid="1.2.3")
@@ -98,7 +115,7 @@ def test_translated_dicom_is_valid_and_cites_each_source_slice(tmp_path, run_dir
         (ref,) = ds.SourceImageSequence
         assert ref.ReferencedSOPInstanceUID == source.SOPInstanceUID  # the slice it came from
         assert "nc->ce" in ds.DerivationDescription and run_dir.name in ds.DerivationDescription
-        assert "physical bounds" in ds.DerivationDescription  # the default, recorded
+        assert "physical bounds, enhancement smoothed" in ds.DerivationDescription  # default
 
 
 def test_folder_of_scans(tmp_path, run_dir):

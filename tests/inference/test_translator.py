@@ -13,6 +13,7 @@ import torch
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.errors import CheckpointError
 from ctbridge.inference.bounds import ContrastBounds
+from ctbridge.inference.enhancement import EnhancementSmoothing
 from ctbridge.inference.translator import Translator
 from tests.conftest import make_scan, rotation
 from tests.datasets.conftest import write_checkpoint
@@ -88,6 +89,42 @@ def test_a_checkpoint_brings_bounds_for_its_non_contrast_domain(tmp_path, domain
                                                                 non_contrast):
     run = write_checkpoint(tmp_path / "run", domains=domains)
     assert Translator.from_checkpoint(run).bounds == ContrastBounds(non_contrast)
+
+
+class Blotchy(IdentityLike):
+    """Adds a uniform change plus a fixed blotch pattern (period 8 px), signed by direction."""
+
+    def translate(self, x, source, target, *, sample=False):
+        yy, xx = torch.meshgrid(torch.arange(x.shape[-2]), torch.arange(x.shape[-1]),
+                                indexing="ij")
+        blotch = torch.sin(yy * 0.785) * torch.sin(xx * 0.785)
+        change = 0.06 + 0.04 * blotch  # model range: ~35 HU +- ~25 HU
+        return self.conv(x) + (change if source == "nc" else -change)
+
+
+def test_smoothing_calms_the_change_into_contrast_only():
+    scan = _body_scan(shape=(2, 64, 64))
+    scan.array[:] = np.where(scan.array > -900, 40.0, scan.array)  # flat soft tissue
+    tr = Translator(Blotchy(), IntensityScaler(), patch_size=32, bounds=ContrastBounds("nc"),
+                    smoothing=EnhancementSmoothing())
+    inner = np.zeros(scan.shape, bool)
+    inner[:, 24:40, 24:40] = True  # far from the body's edge
+    smooth = tr.translate_scan(scan, "ce", source="nc").scan.array - scan.array
+    raw = tr.translate_scan(scan, "ce", source="nc", smooth=False).scan.array - scan.array
+    assert float(raw[inner].std()) > 5.0
+    assert float(smooth[inner].std()) < 0.3 * float(raw[inner].std())
+    assert abs(float(smooth[inner].mean()) - float(raw[inner].mean())) < 3.0
+    unbounded = tr.translate_scan(scan, "ce", source="nc", bounded=False).scan.array
+    np.testing.assert_array_equal(unbounded - scan.array, raw)  # --no-bounds: no smoothing
+    out_of = [tr.translate_scan(scan, "nc", source="ce", smooth=s).scan.array
+              for s in (True, False)]
+    np.testing.assert_array_equal(out_of[0], out_of[1])  # out of contrast: not smoothed
+
+
+@pytest.mark.parametrize(("domains", "smoothed"), [(("nc", "ce"), True), (("pre", "art"), False)])
+def test_a_checkpoint_brings_smoothing_with_a_non_contrast_domain(tmp_path, domains, smoothed):
+    run = write_checkpoint(tmp_path / "run", domains=domains)
+    assert (Translator.from_checkpoint(run).smoothing is not None) is smoothed
 
 
 def test_geometry_is_kept_including_oblique():

@@ -43,7 +43,14 @@ from ctbridge.datasets.splits import (
     read_splits,
     write_splits,
 )
-from ctbridge.datasets.synthesize import Job, ModelRef, Outcome, QualityGate, synthesize
+from ctbridge.datasets.synthesize import (
+    Job,
+    ModelRef,
+    Outcome,
+    QualityGate,
+    postprocess_tag,
+    synthesize,
+)
 from ctbridge.errors import DataError
 from ctbridge.inference.translator import Translator
 from ctbridge.io.atomic import atomic_path
@@ -302,7 +309,7 @@ def _provenance(src: SourceDataset, ref: ModelRef, source: str, target: str, mod
         "ctbridge_version": ctbridge.__version__, "date": date, "source_dataset": str(src.root),
         "model": ref.name, "model_sha256": ref.sha256, "model_kind": ref.translator.name,
         "direction": f"{source}->{target}", "mode": mode, "translate_mode": translate_mode,
-        "bounds": bounded,
+        "bounds": bounded, "postprocess": postprocess_tag(bounded, smooth=True),
         "qc": None if gate is None else {"max_rejected": gate.max_rejected,
                                          "sha256": gate.identity},
         "synthetic_cases": outcome.count("written"), "qc_rejected": outcome.count("rejected"),

@@ -34,6 +34,7 @@ from ctbridge.datasets.fingerprint import case_key, file_sha256, module_sha256
 from ctbridge.datasets.geometry import check_same_grid, grid_difference
 from ctbridge.datasets.manifest import ManifestRow, read_manifest, write_manifest
 from ctbridge.errors import DataError, InvalidScanError, one_line
+from ctbridge.inference.enhancement import EnhancementSmoothing
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan, write_scan
 from ctbridge.io.atomic import atomic_path
@@ -150,12 +151,19 @@ class Outcome:
 
 
 def job_key(job: Job, model: ModelRef, direction: str, mode: str, gate: QualityGate | None,
-            bounded: bool = True) -> str:
+            bounded: bool = True, smooth: bool = True) -> str:
     """The resume key of ``job`` (module docstring); OSError when a source file is missing."""
     label = file_sha256(job.label) if job.label else "no-label"
     qc = f"qc:{gate.identity}:{gate.max_rejected!r}" if gate else "qc:none"
     return case_key(file_sha256(job.image), label, model.sha256, direction, mode,
-                    str(job.dtype), qc, "bounds:on" if bounded else "bounds:off")
+                    str(job.dtype), qc, postprocess_tag(bounded, smooth))
+
+
+def postprocess_tag(bounded: bool, smooth: bool) -> str:
+    """What inference does after the network, for cache keys (a change redoes the case)."""
+    if not bounded:
+        return "bounds:off"
+    return "bounds:on;" + (EnhancementSmoothing().tag if smooth else "smooth:off")
 
 
 def is_finished(previous: ManifestRow | None, key: str, job: Job) -> bool:
@@ -182,7 +190,7 @@ def copy_file(src: Path, dst: Path) -> Path:
 
 
 def make_case(job: Job, translator: Translator, *, target: str, source: str, mode: str,
-              gate: QualityGate | None, bounded: bool = True
+              gate: QualityGate | None, bounded: bool = True, smooth: bool = True
               ) -> tuple[str, float | None, str]:
     """Translate one job and write it; returns (decision, QC rejected fraction, reason)."""
     if job.needs_label and job.label is None:
@@ -196,7 +204,7 @@ def make_case(job: Job, translator: Translator, *, target: str, source: str, mod
         warnings.simplefilter("always")
         result = translator.translate_scan(
             scan, target, source=source, mode=mode,  # type: ignore[arg-type]
-            bounded=bounded)
+            bounded=bounded, smooth=smooth)
     notes = "; ".join(str(w.message) for w in caught)
     fraction = None
     if gate is not None:
@@ -218,8 +226,8 @@ def make_case(job: Job, translator: Translator, *, target: str, source: str, mod
 
 def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str,
                manifest: Path, mode: str = "full", gate: QualityGate | None = None,
-               progress: bool = True, desc: str = "synthesize", bounded: bool = True
-               ) -> Outcome:
+               progress: bool = True, desc: str = "synthesize", bounded: bool = True,
+               smooth: bool = True) -> Outcome:
     """Make every job's synthetic case, resuming from ``manifest`` (rows of other cases kept).
 
     Args:
@@ -230,6 +238,8 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
         mode: ``full`` or ``window`` (see :meth:`Translator.translate_scan`).
         gate: quality control, or None.
         bounded: hold translations to the physical bounds (:mod:`ctbridge.inference.bounds`).
+        smooth: with ``bounded``, smooth the change into contrast
+            (:mod:`ctbridge.inference.enhancement`).
 
     Returns:
         The rows of ``jobs``; failed cases have ``decision == "failed"`` and a reason.
@@ -246,7 +256,7 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
         t0 = time.perf_counter()
         key, fraction, reason = "", None, ""
         try:
-            key = job_key(job, model, direction, mode, gate, bounded)
+            key = job_key(job, model, direction, mode, gate, bounded, smooth)
             if is_finished(rows.get(job.case), key, job):
                 outcome.rows.append(rows[job.case])
                 outcome.resumed.add(job.case)
@@ -255,7 +265,7 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
             translator.resolve_source(target, source)  # CheckpointError: stop the run
             decision, fraction, reason = make_case(job, translator, target=target,
                                                    source=source, mode=mode, gate=gate,
-                                                   bounded=bounded)
+                                                   bounded=bounded, smooth=smooth)
         except (OSError, ValueError, RuntimeError, MemoryError, InvalidScanError,
                 DataError) as exc:
             # one bad case (unreadable, mismatched, too small, out of memory) never stops a run

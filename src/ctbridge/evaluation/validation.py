@@ -45,7 +45,8 @@ def score_scan_against_truth(cohort: Cohort, patient: str, translated: Path,
 def score_translator(translator: Translator | str | Path, name: str, cohort: Cohort,
                      patients: Sequence[str], *, source: str, target: str, cache_dir: Path,
                      mode: str = "full", device: str | torch.device = "cpu",
-                     progress: bool = True, bounded: bool = True) -> dict[str, Any]:
+                     progress: bool = True, bounded: bool = True, smooth: bool = True
+                     ) -> dict[str, Any]:
     """Translate ``patients`` from ``source`` to ``target`` (cached) and score each one.
 
     Args:
@@ -56,12 +57,14 @@ def score_translator(translator: Translator | str | Path, name: str, cohort: Coh
         source, target: domains (``nc``, ``ce``).
         cache_dir: where translations are kept (reused when the checkpoint is unchanged).
         bounded: hold translations to the physical bounds (:mod:`ctbridge.inference.bounds`).
+        smooth: with ``bounded``, smooth the change into contrast
+            (:mod:`ctbridge.inference.enhancement`).
 
     Returns:
         ``{"scans": [per-scan metrics], "aggregate": mean/std/n of every metric}``.
     """
     paths = translate_cohort(translator, name, cohort, patients, source=source, target=target,
                              cache_dir=cache_dir, mode=mode, device=device, progress=progress,
-                             bounded=bounded)
+                             bounded=bounded, smooth=smooth)
     scans = [score_scan_against_truth(cohort, p, paths[p], target) for p in patients]
     return {"scans": scans, "aggregate": aggregate(scans)}

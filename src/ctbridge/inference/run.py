@@ -33,6 +33,16 @@ def _is_single_scan(path: Path) -> bool:
     return bool(files) and not any(is_nifti(p) for p in files)
 
 
+def _postprocess_note(translator: Translator, kwargs: dict[str, object]) -> str:
+    """What inference did after the network, for the DICOM DerivationDescription."""
+    if not kwargs.get("bounded", True) or translator.bounds is None:
+        return ""
+    source = translator.resolve_source(str(kwargs["target"]), kwargs.get("source"))  # type: ignore[arg-type]
+    smoothed = (kwargs.get("smooth", True) and translator.smoothing is not None
+                and source == translator.bounds.non_contrast)
+    return ", physical bounds" + (", enhancement smoothed" if smoothed else "")
+
+
 def translate_one(translator: Translator, src: Path, dst: Path, **kwargs: object) -> list[str]:
     scan = read_scan(src)
     with warnings.catch_warnings():
@@ -43,7 +53,7 @@ def translate_one(translator: Translator, src: Path, dst: Path, **kwargs: object
         "frame_of_reference_uid": scan.metadata.get("frame_of_reference_uid"),
         "derivation": f"{result.scan.metadata['series_description']}: ctbridge translation "
                       f"(model {translator.name}, checkpoint {translator.checkpoint}"
-                      f"{', physical bounds' if kwargs.get('bounded', True) else ''}) of "
+                      f"{_postprocess_note(translator, kwargs)}) of "
                       f"{src.name}"}
     write_scan(result.scan, dst, **dicom)
     if result.std is not None:
@@ -54,16 +64,17 @@ def translate_one(translator: Translator, src: Path, dst: Path, **kwargs: object
 def translate_paths(input: Path, output: Path, *, model: Path, target: str,
                     source: str | None = None, mode: Mode = "full", overlap: float = 0.5,
                     batch: int = 16, samples: int = 0, device: str = "cpu",
-                    bounded: bool = True) -> list[Path]:
+                    bounded: bool = True, smooth: bool = True) -> list[Path]:
     """Translate ``input`` (scan or folder of scans) into ``output`` (scan or folder);
-    ``bounded``: within the physical bounds of :mod:`ctbridge.inference.bounds`."""
+    ``bounded``: within the physical bounds of :mod:`ctbridge.inference.bounds`; ``smooth``:
+    with them, the change into contrast smoothed (:mod:`ctbridge.inference.enhancement`)."""
     console = Console(stderr=True)
     if not input.exists():
         raise InvalidScanError(f"{input}: no such file or folder")
     translator = Translator.from_checkpoint(model, device=resolve_device(device))
     translator.resolve_source(target, source)  # fail before any work on a wrong domain
     kwargs = dict(target=target, source=source, mode=mode, overlap=overlap, batch=batch,
-                  samples=samples, progress=True, bounded=bounded)
+                  samples=samples, progress=True, bounded=bounded, smooth=smooth)
     if _is_single_scan(input):
         for note in translate_one(translator, input, output, **kwargs):
             console.print(f"[yellow]warning:[/] {note}")

@@ -12,7 +12,9 @@ Two modes (DESIGN.md §5):
 Air outside the computed body mask is copied from the input, so the model can neither put
 tissue into the air nor grey the background. Inside it, translations to or from the
 non-contrast domain are held to the physical bounds of :mod:`ctbridge.inference.bounds`
-(contrast only adds; fat and gas do not enhance) unless ``bounded=False``.
+(contrast only adds; fat and gas do not enhance), and the change a translation into contrast
+makes is smoothed where it is small and flat (:mod:`ctbridge.inference.enhancement`), unless
+``bounded=False`` (or ``smooth=False`` for the smoothing alone).
 
 Translation is deterministic (each latent location decodes the most responsible component's
 mean) unless samples are asked for; then a per-voxel standard deviation map in HU comes with
@@ -38,6 +40,7 @@ from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import IntensityConfig, IntensityScaler
 from ctbridge.errors import CheckpointError, InvalidScanError
 from ctbridge.inference.bounds import ContrastBounds
+from ctbridge.inference.enhancement import EnhancementSmoothing
 from ctbridge.io import Scan
 from ctbridge.models import ModelConfig, TranslationModel, build_model
 from ctbridge.models import checkpoint as ckpt
@@ -65,12 +68,14 @@ class Translator:
         stats: training HU percentiles per domain (for the out-of-distribution warning).
         name: shown in the output's series description.
         bounds: the physical bounds translations are held to (None: none).
+        smoothing: the smoothing of the change out of ``bounds.non_contrast`` (None: none).
     """
 
     def __init__(self, model: TranslationModel, scaler: IntensityScaler, *,
                  patch_size: int | None = 32, stats: dict | None = None, name: str = "model",
                  device: str | torch.device = "cpu",
-                 bounds: ContrastBounds | None = None) -> None:
+                 bounds: ContrastBounds | None = None,
+                 smoothing: EnhancementSmoothing | None = None) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.scaler = scaler
@@ -78,6 +83,7 @@ class Translator:
         self.stats = stats or {}
         self.name = name
         self.bounds = bounds
+        self.smoothing = smoothing
         self.checkpoint: str | None = None  # the folder it was loaded from, for provenance
 
     @classmethod
@@ -104,9 +110,11 @@ class Translator:
 
             stats = json.loads(stats_path.read_text()).get("domains", {})
         non_contrast = model_config.keep_calcium_from  # the model's non-contrast domain
-        bounds = ContrastBounds(non_contrast if non_contrast in model_config.domains else None)
+        has_nc = non_contrast in model_config.domains
+        bounds = ContrastBounds(non_contrast if has_nc else None)
         translator = cls(model, intensity.scaler(), patch_size=patch_size, stats=stats,
-                         name=model_config.kind, device=device, bounds=bounds)
+                         name=model_config.kind, device=device, bounds=bounds,
+                         smoothing=EnhancementSmoothing() if has_nc else None)
         translator.checkpoint = str(folder)
         return translator
 
@@ -181,9 +189,10 @@ class Translator:
     def translate_scan(self, scan: Scan, target: str, *, source: str | None = None,
                        mode: Mode = "full", overlap: float = 0.5, batch: int = 16,
                        samples: int = 0, progress: bool = False,
-                       bounded: bool = True) -> Translation:
+                       bounded: bool = True, smooth: bool = True) -> Translation:
         """Translate a whole scan to ``target``; output in HU with the input's geometry,
-        within the physical bounds (``self.bounds``) unless ``bounded`` is False."""
+        within the physical bounds (``self.bounds``) unless ``bounded`` is False, the change
+        into contrast smoothed (``self.smoothing``) unless ``bounded`` or ``smooth`` is False."""
         scan.validate(str(scan.metadata.get("source", "input scan")))
         if scan.shape[1] < 8 or scan.shape[2] < 8:
             raise InvalidScanError(f"{scan.metadata.get('source', 'input')}: slices of "
@@ -196,6 +205,8 @@ class Translator:
         x = torch.from_numpy(np.asarray(self.scaler.to_model(scan.array), np.float32))[:, None]
         runs = [False] + [True] * samples
         bounds = self.bounds if bounded else None
+        smoothing = self.smoothing if bounded and smooth and bounds is not None and \
+            source == bounds.non_contrast else None
         source_hu = np.asarray(scan.array, np.float32)  # what the bounds compare with
         results = []
         for sample in tqdm(runs, desc="samples", disable=not progress or samples == 0,
@@ -210,6 +221,9 @@ class Translator:
             hu = np.asarray(self.scaler.to_hu(torch.cat(chunks)[:, 0].numpy()), np.float32)
             if bounds is not None:
                 hu = bounds.apply(source_hu, hu, source=source, target=target)
+                if smoothing is not None:  # then the bounds again: fat stays copied
+                    hu = bounds.apply(source_hu, smoothing.apply(source_hu, hu, scan.spacing),
+                                      source=source, target=target)
             results.append(np.where(body, hu, scan.array))
         meta = dict(series_description=f"ctbridge {self.name} {source}->{target}"[:64],
                     derived_from=scan.metadata.get("source", ""), phase=target)

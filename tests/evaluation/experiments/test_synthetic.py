@@ -13,6 +13,7 @@ from ctbridge.errors import DataError
 from ctbridge.evaluation.experiments.cohort import load_cohort
 from ctbridge.evaluation.experiments.synthetic import translate_cohort
 from ctbridge.inference.bounds import ContrastBounds
+from ctbridge.inference.enhancement import EnhancementSmoothing
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan, write_scan
 from tests.datasets.conftest import write_checkpoint
@@ -65,6 +66,20 @@ def test_bounds_are_applied_and_switching_them_redoes_the_cache(cohort_dir, tmp_
     assert read_manifest(free[names[0]].parent / "manifest.csv")[names[0]].key != key
     src = read_scan(cohort.scan_path("nc", names[0])).array
     assert (read_scan(free[names[0]]).array < src)[src > -500].all()
+
+
+def test_switching_the_smoothing_redoes_the_cache(cohort_dir, tmp_path):
+    cohort = load_cohort(cohort_dir)
+    names = cohort.names[:1]
+    kw = dict(source="nc", target="ce", cache_dir=tmp_path / "cache", progress=False)
+    brighter = Translator(ShiftModule(0.05), IntensityScaler(), patch_size=None, name="b",
+                          bounds=ContrastBounds("nc"), smoothing=EnhancementSmoothing())
+    keys = []
+    for smooth in (True, False, True):
+        paths = translate_cohort(brighter, "t", cohort, names, smooth=smooth, **kw)
+        keys.append(read_manifest(paths[names[0]].parent / "manifest.csv")[names[0]].key)
+    assert keys[0] != keys[1] and keys[2] == keys[0]
+    assert brighter.model.calls == 3 * len(names)  # each switch redone, not mixed up
 
 
 def test_a_retrained_checkpoint_redoes_the_cache(cohort_dir, tmp_path):

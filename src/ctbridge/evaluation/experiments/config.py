@@ -60,8 +60,9 @@ class ExperimentConfig(BaseModel):
         "full", description="Translator mode used to make the synthetic scans")
     bounds: bool = Field(
         True, description="hold the synthetic scans to the physical bounds of `ctbridge "
-                          "translate` (contrast only adds; fat and gas copied); false: the "
-                          "network's raw translations")
+                          "translate` (contrast only adds; fat and gas copied; the change "
+                          "into contrast smoothed where small and flat); false: the network's "
+                          "raw translations")
     qc: Path | None = Field(
         None, description="QC folder (ctbridge qc train): synthetic slices it rejects are "
                           "dropped from training, as in the paper (2D: those slices; 3D: a "

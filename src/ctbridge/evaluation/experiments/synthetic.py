@@ -28,7 +28,8 @@ LEGACY_RECORD = "source.json"  # the cache record before the manifest (removed w
 def translate_cohort(translator: Translator | str | Path, name: str, cohort: Cohort,
                      patients: Sequence[str], *, source: str, target: str, cache_dir: Path,
                      mode: str = "full", device: str | torch.device = "cpu",
-                     progress: bool = True, bounded: bool = True) -> dict[str, Path]:
+                     progress: bool = True, bounded: bool = True, smooth: bool = True
+                     ) -> dict[str, Path]:
     """Translate ``patients``' ``source`` scans to ``target``; reuse cached files.
 
     Args:
@@ -37,6 +38,8 @@ def translate_cohort(translator: Translator | str | Path, name: str, cohort: Coh
         source, target: domains (``nc``, ``ce``) of the translator.
         cache_dir: root of the cache.
         bounded: hold translations to the physical bounds (:mod:`ctbridge.inference.bounds`).
+        smooth: with ``bounded``, smooth the change into contrast
+            (:mod:`ctbridge.inference.enhancement`).
 
     Returns:
         patient file name -> path of its synthetic ``target`` scan.
@@ -53,7 +56,8 @@ def translate_cohort(translator: Translator | str | Path, name: str, cohort: Coh
     try:
         outcome = synthesize(jobs, ModelRef(translator, device), target=target, source=source,
                              manifest=folder / MANIFEST, mode=mode, progress=progress,
-                             desc=f"{name} {source}->{target}", bounded=bounded)
+                             desc=f"{name} {source}->{target}", bounded=bounded,
+                             smooth=smooth)
     except CheckpointError as exc:
         raise CheckpointError(f"translator {name!r}: {exc}") from None
     if outcome.failed:
