@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ctbridge.cli import main
+from ctbridge.datasets.manifest import read_manifest
 
 
 def test_tiny_demo_end_to_end(tmp_path):
@@ -51,6 +52,16 @@ def test_tiny_demo_end_to_end(tmp_path):
     stamps = [p.stat().st_mtime_ns for p in kept]
     assert main(["demo", "--out", str(out), "--preset", "tiny"]) == 0
     assert [p.stat().st_mtime_ns for p in kept] == stamps
+    # translations made by an older inference (another cache key) are redone, not reused
+    manifest = out / "translations/gmm_unit/nc2ce/manifest.csv"
+    rows = read_manifest(manifest)
+    assert rows and all(r.key for r in rows.values())
+    text = manifest.read_text()
+    for row in rows.values():
+        text = text.replace(row.key, "0" * len(row.key))
+    manifest.write_text(text)
+    assert main(["demo", "--out", str(out), "--preset", "tiny"]) == 0
+    assert kept[1].stat().st_mtime_ns != stamps[1] and kept[0].stat().st_mtime_ns == stamps[0]
 
 
 def test_full_preset_configs_validate_and_three_models_run_at_tiny_size(tmp_path):

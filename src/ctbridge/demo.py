@@ -22,12 +22,13 @@ from rich.console import Console
 from ctbridge.config import load_config
 from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import WINDOWS, window
+from ctbridge.evaluation.experiments.cohort import load_cohort
+from ctbridge.evaluation.experiments.synthetic import translate_cohort
 from ctbridge.evaluation.outputs import write_json, write_text
 from ctbridge.evaluation.scan_scores import aggregate, evaluate_scan
 from ctbridge.evaluation.tables import summary_table
 from ctbridge.evaluation.targets import check_targets, targets_table
-from ctbridge.inference.translator import Translator
-from ctbridge.io import read_labelmap, read_scan, write_scan
+from ctbridge.io import read_labelmap, read_scan
 from ctbridge.models.config import MODEL_TITLES
 from ctbridge.phantom import write_phantom_dataset
 from ctbridge.plotting import plaque_slice, plt, save_figure
@@ -206,24 +207,22 @@ def run_demo(out: str | Path = "runs/demo", preset: str = "cpu-small",
     names = [e["name"] for e in meta["patients"]]
     test = [names[i] for i in p.test]
     directions = [("nc", "ce"), ("ce", "nc")]
+    cohort = load_cohort(phantom, ce_phase=p.ce_phase)
     timings: dict[str, float] = {}
     results: dict[tuple[str, str], dict[str, Any]] = {}
     for kind in p.models:
         run, seconds = _train(out, phantom, kind, p, test, console)
         timings[f"train {NAMES[kind]}"] = seconds
         console.rule(f"3. translate held-out patients with {NAMES[kind]}")
-        translator = Translator.from_checkpoint(run)
         t0 = time.perf_counter()
         for src, dst in directions:
-            scans = []
-            for name in test:
-                target = out / "translations" / kind / f"{src}2{dst}" / f"{name}.nii.gz"
-                if not target.is_file():
-                    scan = read_scan(phantom / _phase(src, p) / f"{name}.nii.gz")
-                    result = translator.translate_scan(scan, dst, source=src, mode=p.mode,
-                                                       progress=True)
-                    write_scan(result.scan, target)
-                scans.append(_evaluate(phantom, target, _phase(dst, p), name, meta["labels"]))
+            # cached by the scan's and the checkpoint's bytes and what inference does after
+            # the network: a resumed demo redoes translations only when one of them changed
+            paths = translate_cohort(run, kind, cohort, [f"{n}.nii.gz" for n in test],
+                                     source=src, target=dst, cache_dir=out / "translations",
+                                     mode=p.mode)
+            scans = [_evaluate(phantom, paths[f"{name}.nii.gz"], _phase(dst, p), name,
+                               meta["labels"]) for name in test]
             results[(kind, f"{src}2{dst}")] = {"scans": scans, "aggregate": aggregate(scans)}
         timings[f"translate + evaluate {NAMES[kind]}"] = time.perf_counter() - t0
     console.rule("4. reference: no translation")
