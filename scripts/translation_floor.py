@@ -53,19 +53,30 @@ def render(entry: dict, meta: dict, noise_hu: float) -> dict[str, np.ndarray]:
                             fov_mm=meta["fov_mm"]).volumes
 
 
-def print_by_label(pred: np.ndarray, oracle: np.ndarray, truth: np.ndarray, body: np.ndarray,
-                   labels: np.ndarray, names: dict[str, int]) -> None:
-    """Each label's share of the body MAE (HU), translation vs the perfect noisy oracle."""
+def by_label(pred: np.ndarray, oracle: np.ndarray, truth: np.ndarray, body: np.ndarray,
+             labels: np.ndarray, names: dict[str, int]) -> dict[str, tuple[float, float, float]]:
+    """Per label: (body share, what it adds to the translation's body MAE, what it adds to the
+    perfect noisy oracle's), in HU over the body's pixel count."""
     n = body.sum()
-    print("    label | body share | translation adds | oracle adds | excess")
+    out = {}
     for label, value in sorted(names.items(), key=lambda kv: kv[1]):
         inside = body & (labels == value)
-        if not inside.any():
-            continue
-        ours = float(np.abs(pred - truth)[inside].sum() / n)
-        ideal = float(np.abs(oracle - truth)[inside].sum() / n)
-        share = inside.sum() / n
+        if inside.any():
+            out[label] = (float(inside.sum() / n), float(np.abs(pred - truth)[inside].sum() / n),
+                          float(np.abs(oracle - truth)[inside].sum() / n))
+    return out
+
+
+def print_by_label(rows: dict[str, tuple[float, float, float]], *, by_excess: bool = False
+                   ) -> None:
+    """The table of :func:`by_label` (labels by id, or by excess over the oracle, largest
+    first), with the total excess."""
+    print("    label | body share | translation adds | oracle adds | excess")
+    order = sorted(rows, key=lambda k: rows[k][2] - rows[k][1]) if by_excess else list(rows)
+    for label in order:
+        share, ours, ideal = rows[label]
         print(f"    {label} | {share:.3f} | {ours:.2f} | {ideal:.2f} | {ours - ideal:+.2f}")
+    print(f"    total excess | | | | {sum(o - i for _, o, i in rows.values()):+.2f}")
 
 
 NOISE_SPLIT_TISSUES = ("fat", "muscle", "liver", "spleen", "kidney_left_cortex", "aorta",
@@ -119,6 +130,7 @@ def main() -> None:
           + (" | translation | vs noise-free truth | residual~source noise" if
              args.translations else ""))
     split_rows: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    label_rows: dict[str, list[dict[str, tuple[float, float, float]]]] = {}
     plaque_scores: dict[tuple[str, str], list[dict]] = {}
     for name in args.test.split(","):
         noisy, clean = (render(by_name[name], meta, n) for n in (meta["noise_hu"], 0.0))
@@ -153,8 +165,10 @@ def main() -> None:
                 for tissue, row in rows.items():
                     split_rows.setdefault((f"{src}->{dst}", tissue), []).append(row)
             if args.by_label:
-                print_by_label(pred, clean[dst] + source_noise, truth, body, labels,
-                               meta["labels"])
+                rows_l = by_label(pred, clean[dst] + source_noise, truth, body, labels,
+                                  meta["labels"])
+                print_by_label(rows_l)
+                label_rows.setdefault(f"{src}->{dst}", []).append(rows_l)
 
     if plaque_scores:
         print("mean over patients | direction | oracle | >= 130 HU | recall | peak error | "
@@ -165,6 +179,12 @@ def main() -> None:
                                           "peak_rel_error_median", "false_calcifications_pred")]
         print(f"mean over patients | {direction} | {oracle} | "
               + " | ".join("-" if c is None else f"{c:.2f}" for c in cells))
+    for direction, per_patient in label_rows.items():  # a label missing in a patient adds 0
+        print(f"mean over patients | {direction} | where the excess over the floor lives")
+        names = dict.fromkeys(k for rows in per_patient for k in rows)
+        print_by_label({k: tuple(float(np.mean([rows.get(k, (0.0, 0.0, 0.0))[i]
+                                                for rows in per_patient])) for i in range(3))
+                        for k in names}, by_excess=True)
     for direction in dict.fromkeys(d for d, _ in split_rows):
         print(f"mean over patients | {direction}")
         print_noise_split({t: tuple(np.mean(rows, axis=0)) for (d, t), rows in
