@@ -35,12 +35,12 @@ def _is_single_scan(path: Path) -> bool:
 
 def _postprocess_note(translator: Translator, kwargs: dict[str, object]) -> str:
     """What inference did after the network, for the DICOM DerivationDescription."""
-    if not kwargs.get("bounded", True) or translator.bounds is None:
-        return ""
     source = translator.resolve_source(str(kwargs["target"]), kwargs.get("source"))  # type: ignore[arg-type]
-    smoothed = (kwargs.get("smooth", True) and translator.smoothing is not None
-                and source == translator.bounds.non_contrast)
-    return ", physical bounds" + (", enhancement smoothed" if smoothed else "")
+    bounds, smoothing = translator.postprocessing(source, bounded=bool(kwargs.get("bounded", True)),
+                                                  smooth=bool(kwargs.get("smooth", True)))
+    if bounds is None:
+        return ""
+    return ", physical bounds" + (", enhancement smoothed" if smoothing else "")
 
 
 def translate_one(translator: Translator, src: Path, dst: Path, **kwargs: object) -> list[str]:

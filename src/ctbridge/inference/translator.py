@@ -186,6 +186,15 @@ class Translator:
             outputs.append(y.float().cpu())
         return torch.cat(outputs)
 
+    def postprocessing(self, source: str, *, bounded: bool = True, smooth: bool = True
+                       ) -> tuple[ContrastBounds | None, EnhancementSmoothing | None]:
+        """The bounds and the smoothing a translation from ``source`` gets after the network
+        (the smoothing only out of the non-contrast domain, and only with the bounds)."""
+        bounds = self.bounds if bounded else None
+        smoothing = self.smoothing if smooth and bounds is not None and \
+            source == bounds.non_contrast else None
+        return bounds, smoothing
+
     def translate_scan(self, scan: Scan, target: str, *, source: str | None = None,
                        mode: Mode = "full", overlap: float = 0.5, batch: int = 16,
                        samples: int = 0, progress: bool = False,
@@ -204,9 +213,7 @@ class Translator:
             warnings.warn(note, stacklevel=2)
         x = torch.from_numpy(np.asarray(self.scaler.to_model(scan.array), np.float32))[:, None]
         runs = [False] + [True] * samples
-        bounds = self.bounds if bounded else None
-        smoothing = self.smoothing if bounded and smooth and bounds is not None and \
-            source == bounds.non_contrast else None
+        bounds, smoothing = self.postprocessing(source, bounded=bounded, smooth=smooth)
         source_hu = np.asarray(scan.array, np.float32)  # what the bounds compare with
         results = []
         for sample in tqdm(runs, desc="samples", disable=not progress or samples == 0,
