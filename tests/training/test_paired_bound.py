@@ -7,6 +7,7 @@ translation and both domains' patches come from one patient at one place.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -42,8 +43,6 @@ def cohort(tmp_path_factory):
 
 
 def test_targets_are_the_noise_keeping_perfect_translation(paired_bound, cohort):
-    import json
-
     scaler = IntensityScaler()
     phases = {"nc": "nc", "ce": "arterial"}
     targets = paired_bound.noise_keeping_targets(cohort, ["patient_001"], phases, scaler)
