@@ -64,12 +64,6 @@ class PairedPatchSampler(UnpairedPatchSampler):
         super().__init__(volumes, **kwargs)
         self.targets = {d: list(t) for d, t in targets.items()}
 
-    def batch(self, step: int, stream: int = 0) -> dict[str, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, self.rank, step] + ([stream] if stream else []))
-        samples = [self._sample(rng) for _ in range(self.batch_size)]
-        return {k: torch.from_numpy(np.stack([s[k] for s in samples])[:, None])
-                for k in samples[0]}
-
     def _sample(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         first = self.domains[0]
         i = int(rng.integers(len(self.volumes[first])))

@@ -141,8 +141,8 @@ class UnpairedPatchSampler:
         key = [self.seed, self.rank, step] + ([stream] if stream else [])
         rng = np.random.default_rng(key)
         samples = [self._sample(rng) for _ in range(self.batch_size)]
-        return {d: torch.from_numpy(np.stack([s[d] for s in samples])[:, None])
-                for d in self.domains}
+        return {k: torch.from_numpy(np.stack([s[k] for s in samples])[:, None])
+                for k in samples[0]}  # the domains (a subclass may cut more per sample)
 
     def _sample(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         index = {d: int(rng.integers(len(vols))) for d, vols in self.volumes.items()}
