@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 from translation_ablation import read_rows, score_directions
+from translation_floor import render
 
 from ctbridge.config import load_config
 from ctbridge.data.intensity import IntensityScaler
@@ -45,7 +46,6 @@ from ctbridge.data.patch_sampler import TrainingVolume, UnpairedPatchSampler, lo
 from ctbridge.data.phase_contrast import HU_EDGES
 from ctbridge.evaluation.experiments.cohort import load_cohort
 from ctbridge.models import losses as L
-from ctbridge.phantom.generate import generate_patient
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.schedule import learning_rate_factor
 from ctbridge.training.trainer import Trainer, intensity_stats
@@ -78,23 +78,22 @@ class PairedPatchSampler(UnpairedPatchSampler):
 
 
 def noise_keeping_targets(data: Path, patients: Sequence[str], phases: Mapping[str, str],
+                          volumes: Mapping[str, Sequence[TrainingVolume]],
                           scaler: IntensityScaler) -> dict[str, list[np.ndarray]]:
     """Per domain, the perfect noise-keeping translation into it of each patient's other
-    phase (model units): the other phase as written plus this phase's noise-free change."""
+    phase (model units): the other phase as loaded (``volumes[d][i]`` is ``patients[i]`` in
+    domain ``d``) plus this phase's noise-free change, re-rendered from the phantom."""
     meta = json.loads((data / "dataset.json").read_text())
     entries = {p["name"]: p for p in meta["patients"]}
     (a, pa), (b, pb) = phases.items()
     targets: dict[str, list[np.ndarray]] = {a: [], b: []}
-    for name in patients:
-        clean = generate_patient(entries[name]["seed"], size=meta["size"], slices=meta["slices"],
-                                 slice_mm=meta["slice_mm"], phases=meta["phases"], noise_hu=0.0,
-                                 plaques_max=meta["plaques_max"], fov_mm=meta["fov_mm"]).volumes
+    for i, name in enumerate(patients):
+        clean = render(entries[name], meta, noise_hu=0.0)
         change = clean[pa].astype(np.float32) - clean[pb].astype(np.float32)  # b -> a
-        noisy = {d: load_training_volume(data / ph / f"{name}.nii.gz", scaler)
-                 for d, ph in phases.items()}
-        noisy_hu = {d: scaler.to_hu(v.values) for d, v in noisy.items()}
-        targets[a].append(scaler.to_model(noisy_hu[b] + change).astype(np.float32))
-        targets[b].append(scaler.to_model(noisy_hu[a] - change).astype(np.float32))
+        targets[a].append(scaler.to_model(scaler.to_hu(volumes[b][i].values) + change)
+                          .astype(np.float32))
+        targets[b].append(scaler.to_model(scaler.to_hu(volumes[a][i].values) - change)
+                          .astype(np.float32))
     return targets
 
 
@@ -112,7 +111,8 @@ class PairedBoundTrainer(Trainer):
         self.volumes = {d: [load_training_volume(self.data_root / ph / f"{p}.nii.gz",
                                                  self.scaler) for p in self.patients]
                         for d, ph in phases.items()}
-        targets = noise_keeping_targets(self.data_root, self.patients, phases, self.scaler)
+        targets = noise_keeping_targets(self.data_root, self.patients, phases, self.volumes,
+                                        self.scaler)
         self.sampler = PairedPatchSampler(
             self.volumes, targets, patch_size=cfg.data.patch_size,
             batch_size=cfg.data.batch_size, body_fraction=cfg.data.body_fraction,

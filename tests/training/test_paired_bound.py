@@ -45,7 +45,9 @@ def cohort(tmp_path_factory):
 def test_targets_are_the_noise_keeping_perfect_translation(paired_bound, cohort):
     scaler = IntensityScaler()
     phases = {"nc": "nc", "ce": "arterial"}
-    targets = paired_bound.noise_keeping_targets(cohort, ["patient_001"], phases, scaler)
+    loaded = {d: [load_training_volume(cohort / ph / "patient_001.nii.gz", scaler)]
+              for d, ph in phases.items()}
+    targets = paired_bound.noise_keeping_targets(cohort, ["patient_001"], phases, loaded, scaler)
     meta = json.loads((cohort / "dataset.json").read_text())
     entry = meta["patients"][1]
     clean = generate_patient(entry["seed"], size=64, slices=6, slice_mm=2.5,
@@ -71,7 +73,7 @@ def test_sampler_cuts_one_patient_at_one_place(paired_bound, cohort):
     names = ["patient_000", "patient_001"]
     volumes = {d: [load_training_volume(cohort / ph / f"{n}.nii.gz", scaler) for n in names]
                for d, ph in phases.items()}
-    targets = paired_bound.noise_keeping_targets(cohort, names, phases, scaler)
+    targets = paired_bound.noise_keeping_targets(cohort, names, phases, volumes, scaler)
     sampler = paired_bound.PairedPatchSampler(volumes, targets, patch_size=16, batch_size=6,
                                               bright_fraction=0.3, seed=1)
     batch = sampler.batch(step=5)
