@@ -172,15 +172,15 @@ def _link_finished_run(source: Path, run_dir: Path, data: Path, holdout: list[st
 
 
 def score_directions(model: Path, name: str, cohort: Any, holdout: list[str], quiet: bool,
-                     mode: str = "full", bounded: bool = True, smooth: bool = True
-                     ) -> dict[str, Any]:
-    """Translate the held-out patients both ways with ``model`` (a run or checkpoint folder)
-    in inference ``mode`` and score them against the truth and the targets, beside "no
-    translation"."""
+                     mode: str = "full", bounded: bool = True, smooth: bool = True,
+                     translator: Any = None) -> dict[str, Any]:
+    """Translate the held-out patients both ways with ``model`` (a run or checkpoint folder;
+    or ``translator``, a loaded one, with its translations kept under ``model``) in inference
+    ``mode`` and score them against the truth and the targets, beside "no translation"."""
     out: dict[str, Any] = {}
     for src, dst in DIRECTIONS:
-        scored = score_translator(model, name, cohort, holdout, source=src, target=dst,
-                                  cache_dir=model / "translations", mode=mode,
+        scored = score_translator(translator or model, name, cohort, holdout, source=src,
+                                  target=dst, cache_dir=model / "translations", mode=mode,
                                   progress=not quiet, bounded=bounded, smooth=smooth)
         ident = aggregate([score_scan_against_truth(cohort, p, cohort.scan_path(src, p), dst)
                            for p in holdout])
