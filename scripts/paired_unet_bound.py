@@ -32,7 +32,6 @@ from tqdm import tqdm
 from translation_ablation import read_rows, score_directions
 
 from ctbridge.config import load_config
-from ctbridge.data.intensity import IntensityScaler
 from ctbridge.data.patch_sampler import load_training_volume
 from ctbridge.data.phase_contrast import HU_EDGES
 from ctbridge.evaluation.experiments.cohort import load_cohort
@@ -51,7 +50,6 @@ class ResidualUNetPair(nn.Module):
 
     domains = list(DOMAINS)
     downsampling = 4  # BasicUNet pools four times
-    reads_position = False
 
     def __init__(self, features: tuple[int, ...], norm: str = "batch") -> None:
         super().__init__()
@@ -65,16 +63,11 @@ class ResidualUNetPair(nn.Module):
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
 
-    def translate(self, x: torch.Tensor, source: str, target: str, *, sample: bool = False,
-                  position: torch.Tensor | None = None) -> torch.Tensor:
+    def translate(self, x: torch.Tensor, source: str, target: str, *,
+                  sample: bool = False) -> torch.Tensor:
         if source == target:
             return x
         return x + self.nets[f"{source}2{target}"](x)
-
-
-def hu_weight(scaler: IntensityScaler, x: torch.Tensor, cap: float) -> torch.Tensor:
-    """The translator's HU-aware L1 weight (GMMUNIT.recon_weight) for targets ``x``."""
-    return (scaler.hu_per_unit(x) * scaler.soft_tissue_slope).clamp(min=1.0, max=cap)
 
 
 def main() -> None:
@@ -127,7 +120,7 @@ def main() -> None:
         batch = sampler.batch(step)
         loss = sum(L.reconstruction_loss(batch[f"target_{d}"],
                                          model.translate(batch[s], s, d),
-                                         hu_weight(scaler, batch[f"target_{d}"], cap))
+                                         scaler.hu_weight(batch[f"target_{d}"], cap))
                    for s in DOMAINS for d in DOMAINS if s != d)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -74,3 +74,11 @@ def test_hu_per_unit_default_knots_compress_gas_and_bone():
     values = scaler.to_model(torch.tensor([-900.0, 40.0, 900.0], dtype=torch.float64))
     assert torch.allclose(scaler.hu_per_unit(values),
                           torch.tensor([2060.0, 700 / 1.2, 6250.0], dtype=torch.float64))
+
+
+def test_hu_weight_is_the_slope_ratio_to_soft_tissue_clamped():
+    scaler = IntensityScaler()  # slope ratios: gas 2060 / 583.3 = 3.53, bone 6250 / 583.3 = 10.7
+    values = scaler.to_model(torch.tensor([-900.0, 40.0, 900.0], dtype=torch.float64))
+    assert torch.allclose(scaler.hu_weight(values, 4.0),
+                          torch.tensor([2060 * 1.2 / 700, 1.0, 4.0], dtype=torch.float64))
+    assert torch.equal(scaler.hu_weight(values, 1.0), torch.ones(3, dtype=torch.float64))

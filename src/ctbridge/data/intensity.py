@@ -68,6 +68,11 @@ class IntensityScaler:
         slopes = torch.diff(hu) / torch.diff(xs)
         return slopes[torch.bucketize(values.detach(), xs[1:-1].contiguous(), right=True)]
 
+    def hu_weight(self, values: torch.Tensor, cap: float) -> torch.Tensor:
+        """Per-pixel weight that turns an L1 in network units into one in HU terms: HU per
+        unit at ``values`` over soft tissue's, clamped to [1, ``cap``] (gas, bone, calcium)."""
+        return (self.hu_per_unit(values) * self.soft_tissue_slope).clamp(min=1.0, max=cap)
+
     def to_dict(self) -> dict[str, list[float]]:
         return {"knots_hu": list(self.knots_hu), "knots_model": list(self.knots_model)}
 

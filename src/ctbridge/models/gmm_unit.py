@@ -318,8 +318,7 @@ class GMMUNIT(TranslationModel):
         cap = self.config.recon_hu_weight_cap
         if cap <= 1.0:
             return None
-        ratio = self.scaler.hu_per_unit(x.detach()) * self.scaler.soft_tissue_slope
-        return ratio.clamp(min=1.0, max=cap)
+        return self.scaler.hu_weight(x, cap)
 
     # ----------------------------------------------------------------------------- inference
     def translate(self, x: torch.Tensor, source: str, target: str, *,
