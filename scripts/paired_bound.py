@@ -97,6 +97,37 @@ def noise_keeping_targets(data: Path, patients: Sequence[str], phases: Mapping[s
     return targets
 
 
+def paired_data(data: Path, patients: Sequence[str], phases: Mapping[str, str],
+                cfg: TrainConfig, scaler: IntensityScaler, *, rank: int = 0,
+                multiple_of: int = 4) -> tuple[dict[str, list[TrainingVolume]],
+                                               PairedPatchSampler]:
+    """Every training patient's scan of each domain (``phases``: domain -> phase folder) and
+    the sampler of paired patches with their noise-keeping targets, drawn as ``cfg.data``
+    says."""
+    volumes = {d: [load_training_volume(data / ph / f"{p}.nii.gz", scaler) for p in patients]
+               for d, ph in phases.items()}
+    targets = noise_keeping_targets(data, patients, phases, volumes, scaler)
+    sampler = PairedPatchSampler(
+        volumes, targets, patch_size=cfg.data.patch_size, batch_size=cfg.data.batch_size,
+        body_fraction=cfg.data.body_fraction, bright_fraction=cfg.data.bright_fraction,
+        contrast_fraction=cfg.data.contrast_fraction,
+        contrast_edges=scaler.to_model(np.asarray(HU_EDGES)), seed=cfg.seed, rank=rank,
+        multiple_of=multiple_of)
+    return volumes, sampler
+
+
+def training_patients(names: Sequence[str], holdout: Sequence[str]) -> list[str]:
+    """The cohort's patients (``names``, file names) not held out, without ``.nii.gz``."""
+    held = {h.removesuffix(".nii.gz") for h in holdout}
+    return [n.removesuffix(".nii.gz") for n in names if n.removesuffix(".nii.gz") not in held]
+
+
+def record_row(jsonl: Path, row: dict[str, Any]) -> None:
+    """Put ``row`` into ``jsonl`` (an ablation table), replacing an earlier row of its name."""
+    rows = [r for r in read_rows(jsonl) if r["name"] != row["name"]] if jsonl.is_file() else []
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in [*rows, row]))
+
+
 class PairedBoundTrainer(Trainer):
     """The Trainer with paired patches and a supervised translation loss (no discriminator)."""
 
@@ -108,18 +139,9 @@ class PairedBoundTrainer(Trainer):
     def _load_data(self) -> None:
         cfg = self.config
         phases = {d: cfg.data.phase_of.get(d, d) for d in cfg.model.domains}
-        self.volumes = {d: [load_training_volume(self.data_root / ph / f"{p}.nii.gz",
-                                                 self.scaler) for p in self.patients]
-                        for d, ph in phases.items()}
-        targets = noise_keeping_targets(self.data_root, self.patients, phases, self.volumes,
-                                        self.scaler)
-        self.sampler = PairedPatchSampler(
-            self.volumes, targets, patch_size=cfg.data.patch_size,
-            batch_size=cfg.data.batch_size, body_fraction=cfg.data.body_fraction,
-            bright_fraction=cfg.data.bright_fraction,
-            contrast_fraction=cfg.data.contrast_fraction,
-            contrast_edges=self.scaler.to_model(np.asarray(HU_EDGES)),
-            seed=cfg.seed, rank=self.ctx.rank, multiple_of=2 ** self.model.downsampling)
+        self.volumes, self.sampler = paired_data(
+            self.data_root, self.patients, phases, cfg, self.scaler, rank=self.ctx.rank,
+            multiple_of=2 ** self.model.downsampling)
         self.stats = {"domains": intensity_stats(self.volumes, self.scaler),
                       "data_root": str(self.data_root), "paired_patients": self.patients}
 
@@ -180,9 +202,7 @@ def main() -> None:
     cfg = load_config(TrainConfig, args.config, preset=args.preset, overrides=[
         *args.set, "optim.d_warmup_steps=0", "data.holdout=[" + ", ".join(holdout) + "]",
         f"data.phase_of={{ce: {args.ce_phase}}}"])
-    held = {h.removesuffix(".nii.gz") for h in holdout}
-    patients = [n.removesuffix(".nii.gz") for n in cohort.names
-                if n.removesuffix(".nii.gz") not in held]
+    patients = training_patients(cohort.names, holdout)
     run_dir = args.out / args.name
     t0 = time.perf_counter()
     PairedBoundTrainer(cfg, args.data, run_dir, patients, resume=True,
@@ -194,9 +214,7 @@ def main() -> None:
            "train_seconds": round(seconds, 1), "training_seconds": round(seconds, 1),
            "curve": [], "mode": "full", "bounds": True, "smooth": True,
            "paired": patients, "directions": directions}
-    jsonl = args.out / "ablation.jsonl"
-    rows = [r for r in read_rows(jsonl) if r["name"] != args.name] if jsonl.is_file() else []
-    jsonl.write_text("".join(json.dumps(r) + "\n" for r in [*rows, row]))
+    record_row(args.out / "ablation.jsonl", row)
     print(f"{args.name}: {len(patients)} paired patients, {cfg.optim.steps} steps, "
           f"{seconds:.0f} s")
     print(summary_line(directions))

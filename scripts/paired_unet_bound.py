@@ -19,21 +19,17 @@ unpaired); a measuring stick for what 32 x 32 patches and these minutes allow.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from monai.networks.nets import BasicUNet
-from paired_bound import PairedPatchSampler, noise_keeping_targets, summary_line
+from paired_bound import paired_data, record_row, summary_line, training_patients
 from torch import nn
 from tqdm import tqdm
-from translation_ablation import read_rows, score_directions
+from translation_ablation import score_directions
 
 from ctbridge.config import load_config
-from ctbridge.data.patch_sampler import load_training_volume
-from ctbridge.data.phase_contrast import HU_EDGES
 from ctbridge.evaluation.experiments.cohort import load_cohort
 from ctbridge.inference.bounds import ContrastBounds
 from ctbridge.inference.enhancement import EnhancementSmoothing
@@ -91,19 +87,10 @@ def main() -> None:
     torch.manual_seed(cfg.seed)
     cohort = load_cohort(args.data, ce_phase=args.ce_phase)
     holdout = args.test.split(",")
-    held = {h.removesuffix(".nii.gz") for h in holdout}
-    patients = [n.removesuffix(".nii.gz") for n in cohort.names
-                if n.removesuffix(".nii.gz") not in held]
+    patients = training_patients(cohort.names, holdout)
     scaler = cfg.intensity.scaler()
-    phases = {"nc": "nc", "ce": args.ce_phase}
-    volumes = {d: [load_training_volume(args.data / ph / f"{n}.nii.gz", scaler) for n in patients]
-               for d, ph in phases.items()}
-    targets = noise_keeping_targets(args.data, patients, phases, volumes, scaler)
-    sampler = PairedPatchSampler(
-        volumes, targets, patch_size=cfg.data.patch_size, batch_size=cfg.data.batch_size,
-        body_fraction=cfg.data.body_fraction, bright_fraction=cfg.data.bright_fraction,
-        contrast_fraction=cfg.data.contrast_fraction,
-        contrast_edges=scaler.to_model(np.asarray(HU_EDGES)), seed=cfg.seed, multiple_of=16)
+    _, sampler = paired_data(args.data, patients, {"nc": "nc", "ce": args.ce_phase}, cfg,
+                             scaler, multiple_of=2 ** ResidualUNetPair.downsampling)
 
     model = ResidualUNetPair(tuple(int(f) for f in args.features.split(",")), args.norm)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, betas=(0.5, 0.999),
@@ -137,9 +124,7 @@ def main() -> None:
            "train_seconds": round(seconds, 1), "training_seconds": round(seconds, 1),
            "curve": [], "mode": "full", "bounds": True, "smooth": True, "paired": patients,
            "directions": directions}
-    jsonl = args.out / "ablation.jsonl"
-    rows = [r for r in read_rows(jsonl) if r["name"] != args.name] if jsonl.is_file() else []
-    jsonl.write_text("".join(json.dumps(r) + "\n" for r in [*rows, row]))
+    record_row(args.out / "ablation.jsonl", row)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{args.name}: BasicUNet {args.features} {args.norm} norm ({n_params} parameters, "
           "both directions), "
