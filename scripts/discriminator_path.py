@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from ctbridge.evaluation.experiments.cohort import load_cohort
+from ctbridge.experiments.downstream.cohort import load_cohort
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan
 from ctbridge.models.checkpoint import read_config_tree, resolve_checkpoint

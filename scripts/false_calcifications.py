@@ -16,7 +16,6 @@ import argparse
 import numpy as np
 from scipy import ndimage
 
-from ctbridge.evaluation.experiments.cohort import load_cohort
 from ctbridge.evaluation.plaque_metrics import (
     LUMEN_NAMES,
     PlaqueRules,
@@ -26,6 +25,7 @@ from ctbridge.evaluation.plaque_metrics import (
     vessel_roi,
 )
 from ctbridge.evaluation.scan_scores import excluded_ids
+from ctbridge.experiments.downstream.cohort import load_cohort
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_labelmap, read_scan
 

@@ -44,7 +44,7 @@ from ctbridge.config import load_config
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.data.patch_sampler import TrainingVolume, UnpairedPatchSampler, load_training_volume
 from ctbridge.data.phase_contrast import HU_EDGES
-from ctbridge.evaluation.experiments.cohort import load_cohort
+from ctbridge.experiments.downstream.cohort import load_cohort
 from ctbridge.models import losses as L
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.schedule import learning_rate_factor

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from translation_ablation import score_directions
 
 from ctbridge.config import load_config
-from ctbridge.evaluation.experiments.cohort import load_cohort
+from ctbridge.experiments.downstream.cohort import load_cohort
 from ctbridge.inference.bounds import ContrastBounds
 from ctbridge.inference.enhancement import EnhancementSmoothing
 from ctbridge.inference.translator import Translator

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from ctbridge.config import load_config
-from ctbridge.evaluation.experiments.cohort import load_cohort
 from ctbridge.evaluation.scan_scores import aggregate
 from ctbridge.evaluation.targets import TargetRow, check_targets, targets_table
-from ctbridge.evaluation.validation import score_scan_against_truth, score_translator
+from ctbridge.experiments.downstream.cohort import load_cohort
+from ctbridge.experiments.validation import score_scan_against_truth, score_translator
 from ctbridge.models.checkpoint import resolve_checkpoint
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.trainer import Trainer

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ctbridge.evaluation.experiments.cohort import load_cohort
 from ctbridge.evaluation.scan_scores import aggregate
 from ctbridge.evaluation.targets import check_targets
-from ctbridge.evaluation.validation import score_scan_against_truth
+from ctbridge.experiments.downstream.cohort import load_cohort
+from ctbridge.experiments.validation import score_scan_against_truth
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan, write_scan
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from ctbridge.io import Scan
+from tests.labelled_data import checkpoint, nc_dataset, phantom_roots  # noqa: F401 (fixtures)
 
 # Tests use tiny tensors: one thread is as fast and does not spin-wait against other processes
 # (with 2 OpenMP threads on a busy 2-core machine a tiny step was measured 50-80x slower).

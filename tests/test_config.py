@@ -68,8 +68,8 @@ def test_every_built_in_preset_loads_through_the_one_mechanism():
     import yaml
 
     from ctbridge.config import BUILTIN_CONFIGS, builtin_config_names
-    from ctbridge.demo import DemoConfig
-    from ctbridge.evaluation.experiments.config import PancreasConfig, PlaqueConfig
+    from ctbridge.experiments.demo import DemoConfig
+    from ctbridge.experiments.downstream.config import PancreasConfig, PlaqueConfig
     from ctbridge.qc.config import QCConfig, qc_config
     from ctbridge.training.config import TrainConfig
 

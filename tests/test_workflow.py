@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from ctbridge.cli import main
-from ctbridge.datasets.nnunet import integrity_problems
+from ctbridge.formats.nnunet import integrity_problems
 from ctbridge.io import read_labelmap, read_scan
 from tests.training.test_trainer import TINY
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from ctbridge.cli import main
-from ctbridge.datasets import nnunet
 from ctbridge.datasets.build import synthesize_dataset
+from ctbridge.formats import nnunet
 from ctbridge.io import read_scan, write_scan
-from tests.datasets.conftest import PATIENTS, copy_dataset, source_of, write_checkpoint
+from tests.labelled_data import PATIENTS, copy_dataset, source_of, write_checkpoint
 
 
 def run(dataset, out, checkpoint, *extra) -> int:

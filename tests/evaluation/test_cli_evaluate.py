@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from ctbridge.cli_evaluate import evaluate_command
+from ctbridge.cli.evaluate import evaluate_command
 from ctbridge.errors import DataError
 from ctbridge.io import Scan, write_labelmap, write_scan
 from tests.evaluation.synthetic import LABEL_IDS, SPACING, make_vessel, plaque_index
@@ -35,7 +35,7 @@ def phantom(tmp_path):
 
 
 def app() -> typer.Typer:
-    """A Typer app registering the command as the lead does in ctbridge.cli."""
+    """A Typer app registering the command as ctbridge.cli.app does."""
     cli = typer.Typer()
     cli.command("evaluate")(evaluate_command)
     cli.command("other")(lambda: None)  # two commands, so "evaluate" is a subcommand

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from ctbridge.evaluation.outputs import to_jsonable
 from ctbridge.evaluation.panels import save_panel, save_plaque_crops
 from ctbridge.evaluation.report import write_report
 from ctbridge.evaluation.scan_scores import aggregate, evaluate_scan
 from ctbridge.evaluation.tables import markdown_report
+from ctbridge.io.outputs import to_jsonable
 from tests.evaluation.synthetic import LABEL_IDS, SPACING, make_vessel, plaque_index
 
 

@@ -16,7 +16,7 @@ from ctbridge.inference.bounds import ContrastBounds
 from ctbridge.inference.enhancement import EnhancementSmoothing
 from ctbridge.inference.translator import Translator
 from tests.conftest import make_scan, rotation
-from tests.datasets.conftest import write_checkpoint
+from tests.labelled_data import write_checkpoint
 
 
 class IdentityLike(torch.nn.Module):

@@ -7,7 +7,7 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from ctbridge.cli_phantom import phantom_command
+from ctbridge.cli.phantom import phantom_command
 
 
 def _app() -> typer.Typer:

@@ -8,7 +8,7 @@ import json
 import numpy as np
 from typer.testing import CliRunner
 
-from ctbridge.datasets import nnunet
+from ctbridge.formats import nnunet
 from ctbridge.io import read_labelmap, read_scan
 from ctbridge.phantom import LABELS, write_phantom_dataset
 from ctbridge.phantom.nnunet_export import dataset_name, write_phantom_nnunet

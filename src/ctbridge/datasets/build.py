@@ -28,10 +28,7 @@ from typing import Any, Literal
 from tqdm.auto import tqdm
 
 import ctbridge
-from ctbridge.datasets import decathlon, nnunet
-from ctbridge.datasets.cases import SourceDataset, nifti_ending
 from ctbridge.datasets.fingerprint import folder_sha256
-from ctbridge.datasets.geometry import stored_dtype
 from ctbridge.datasets.manifest import MANIFEST, read_manifest, write_manifest
 from ctbridge.datasets.splits import (
     Split,
@@ -52,6 +49,9 @@ from ctbridge.datasets.synthesize import (
     synthesize,
 )
 from ctbridge.errors import DataError
+from ctbridge.formats import decathlon, nnunet
+from ctbridge.formats.cases import SourceDataset, nifti_ending
+from ctbridge.formats.geometry import stored_dtype
 from ctbridge.inference.translator import Translator
 from ctbridge.io.atomic import atomic_path
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ctbridge.data.sources import split_patients
-from ctbridge.datasets.cases import read_json
 from ctbridge.errors import DataError
+from ctbridge.formats.cases import read_json
 from ctbridge.io.atomic import atomic_path
 
 Split = dict[str, list[str]]

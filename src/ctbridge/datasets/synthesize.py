@@ -2,7 +2,7 @@
 
 One path for every synthetic set ctbridge builds: `ctbridge synthesize` (nnU-Net and MONAI
 data sets, :mod:`ctbridge.datasets.build`) and the downstream experiments' translated
-cohorts (:mod:`ctbridge.evaluation.experiments.synthetic`) both hand a list of
+cohorts (:mod:`ctbridge.experiments.downstream.synthetic`) both hand a list of
 :class:`Job` to :func:`synthesize`.
 
 For each job: compute its key (source and label bytes, model, direction, mode, QC settings);
@@ -31,9 +31,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ctbridge.datasets.fingerprint import case_key, file_sha256, module_sha256
-from ctbridge.datasets.geometry import check_same_grid, grid_difference
 from ctbridge.datasets.manifest import ManifestRow, read_manifest, write_manifest
 from ctbridge.errors import DataError, InvalidScanError, one_line
+from ctbridge.formats.geometry import check_same_grid, grid_difference
 from ctbridge.inference.enhancement import EnhancementSmoothing
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan, write_scan

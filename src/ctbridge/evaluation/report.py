@@ -1,7 +1,7 @@
 """``ctbridge evaluate``'s report: ``metrics.json`` and ``report.md`` from per-scan metrics.
 
 The pieces: :mod:`~ctbridge.evaluation.scan_scores` (metrics of one scan, mean ± std over
-scans), :mod:`~ctbridge.evaluation.outputs` (JSON and text on disk), :mod:`~ctbridge.evaluation.
+scans), :mod:`~ctbridge.io.outputs` (JSON and text on disk), :mod:`~ctbridge.evaluation.
 tables` (Markdown) and :mod:`~ctbridge.evaluation.panels` (PNG figures).
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ctbridge.evaluation.outputs import write_json, write_text
 from ctbridge.evaluation.scan_scores import aggregate
 from ctbridge.evaluation.tables import markdown_report
+from ctbridge.io.outputs import write_json, write_text
 
 
 def write_report(out: Path, scans: Sequence[Mapping[str, Any]],

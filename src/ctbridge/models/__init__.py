@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 from ctbridge.models.base import TranslationModel
-from ctbridge.models.config import ModelConfig, build_model
+from ctbridge.models.build import MODEL_TITLES, build_model
+from ctbridge.models.config import ModelConfig
 
-__all__ = ["ModelConfig", "TranslationModel", "build_model"]
+__all__ = ["MODEL_TITLES", "ModelConfig", "TranslationModel", "build_model"]

@@ -1,4 +1,4 @@
-"""The one typed config of every translation model, and ``build_model``.
+"""The one typed config of every translation model (``build_model`` lives in ``models.build``).
 
 Defaults are the papers': GMM-UNIT with K = 25 (the ctbridge paper), the loss weights of UNIT
 (Liu et al. 2017, §3: "lambda0 = 10, lambda3 = lambda1 = 0.1, lambda4 = lambda2 = 100"), and
@@ -16,17 +16,11 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-if TYPE_CHECKING:
-    from ctbridge.models.base import TranslationModel
-
 Kind = Literal["gmm_unit", "unit", "cyclegan"]
-# how reports, tables and figures name each kind
-MODEL_TITLES: dict[str, str] = {"cyclegan": "CycleGAN", "unit": "UNIT",
-                                "gmm_unit": "GMM-UNIT (ours)"}
 Norm = Literal["none", "batch", "instance", "group"]
 
 
@@ -263,16 +257,3 @@ class ModelConfig(BaseModel):
         if self.d_norm is not None:
             return self.d_norm
         return "instance" if self.kind == "cyclegan" else "none"
-
-
-def build_model(cfg: ModelConfig) -> TranslationModel:
-    """The model named by ``cfg.kind``, with freshly initialised weights."""
-    if cfg.kind in ("gmm_unit", "unit"):
-        from ctbridge.models.gmm_unit import GMMUNIT
-
-        return GMMUNIT(cfg)
-    if cfg.kind == "cyclegan":
-        from ctbridge.models.cyclegan import CycleGAN
-
-        return CycleGAN(cfg)
-    raise ValueError(f"unknown model kind {cfg.kind!r}")

@@ -25,7 +25,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ctbridge.datasets import nnunet
+from ctbridge.formats import nnunet
 from ctbridge.io import write_labelmap, write_scan
 from ctbridge.phantom.dataset import patient_name, patient_seed
 from ctbridge.phantom.generate import FOV_MM, GENERATOR_VERSION, check_phases, generate_patient

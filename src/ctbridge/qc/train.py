@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.device import resolve_device
-from ctbridge.evaluation.outputs import to_jsonable
+from ctbridge.io.outputs import to_jsonable
 from ctbridge.qc.config import QCConfig
 from ctbridge.qc.dataset import (
     ArtefactBatches,

@@ -1,0 +1,116 @@
+"""`ctbridge synthesize`: a labelled data set -> the same data set with synthetic-phase cases.
+
+Registered by ``ctbridge.cli.app`` as ``app.command("synthesize")(synthesize_command)``; the work is
+:func:`ctbridge.datasets.build.synthesize_dataset` (imported inside the command, so
+``ctbridge --help`` does not load torch).
+
+Exit codes: 0 every case written or left out by QC; 100 + N when N cases failed (capped at
+125: see the manifest for the full count); 2 for a usage or input error before any case (one
+line on stderr, as every ctbridge command).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from ctbridge.cli.paths import input_option, old_argument, out_option, pick_path
+
+EXIT_FAILED_BASE = 100
+EXIT_FAILED_MAX = 125
+
+
+def failed_exit_code(failed: int) -> int:
+    """0 without failures, else 100 + failures, capped at 125 (distinct from 1, 2 and 130).
+
+    Example:
+        >>> failed_exit_code(0), failed_exit_code(3), failed_exit_code(400)
+        (0, 103, 125)
+    """
+    return 0 if failed <= 0 else min(EXIT_FAILED_BASE + failed, EXIT_FAILED_MAX)
+
+
+def synthesize_command(
+    model: Annotated[Path, typer.Option(help="Run folder or checkpoint folder (ctbridge train).")],
+    to: Annotated[str, typer.Option("--to", help="Target domain of the model, e.g. ce or nc.")],
+    from_: Annotated[str | None, typer.Option(
+        "--from", help="Domain of the data set's scans (needed only for models with > 2 "
+                       "domains).")] = None,
+    input: Annotated[Path | None, input_option(
+        "nnU-Net v2 raw data set folder (dataset.json, imagesTr/, labelsTr/) or a "
+        "Decathlon/MONAI datalist (a folder with dataset.json, or the JSON file).")] = None,
+    out: Annotated[Path | None, out_option(
+        "New data set folder, same format (or an earlier run's output: resumes).")] = None,
+    mode: Annotated[Literal["add", "replace"], typer.Option(
+        help="add: originals + one synthetic case <case>_syn<domain> each; replace: synthetic "
+             "cases only.")] = "add",
+    qc: Annotated[Path | None, typer.Option(
+        help="QC folder (ctbridge qc train): leave out synthetic volumes it rejects.")] = None,
+    max_rejected: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="With --qc: largest fraction of rejected slices a kept synthetic "
+                               "volume may have.")] = 0.2,
+    folds: Annotated[int, typer.Option(
+        min=2, help="Cross-validation folds to make when the data set has none "
+                    "(splits_final.json beside dataset.json, or fold keys).")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the folds made.")] = 0,
+    translate_mode: Annotated[Literal["full", "window"], typer.Option(
+        "--translate-mode", help="full (whole slices) or window (sliding windows).")] = "full",
+    device: Annotated[str, typer.Option(
+        help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
+    bounds: Annotated[bool, typer.Option(
+        "--bounds/--no-bounds", help="Hold translations to physics: contrast only adds, fat "
+        "and gas are copied, the change into contrast smoothed where small and flat (as "
+        "ctbridge translate).")] = True,
+    old_input: Annotated[Path | None, old_argument("-i", "DATASET")] = None,
+    old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
+) -> None:
+    """Build a training set with synthetic-phase cases for nnU-Net or MONAI.
+
+    Every labelled case is translated to --to and added as <case>_syn<domain>
+    with its source's label file (--mode replace: synthetic cases only).
+    Folds keep each synthetic case with its source (nnU-Net:
+    splits_final.json; MONAI: a fold key per item). OUT/manifest.csv records
+    every case; a re-run skips cases made from the same source and model.
+
+    Exit code: 0 all cases written (or left out by QC); 100 + N when N cases
+    failed (at most 125), the others written; 2 for a usage or input error.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from ctbridge.datasets.build import synthesize_dataset
+    from ctbridge.datasets.synthesize import summary_counts
+
+    dataset = pick_path(input, old_input, flag="-i", what="DATASET")
+    out = pick_path(out, old_out, flag="-o", what="OUT")
+    console = Console(stderr=True)
+    result = synthesize_dataset(
+        dataset, out, model=model, target=to, source=from_, mode=mode,  # type: ignore[arg-type]
+        qc=qc, max_rejected=max_rejected, device=device, translate_mode=translate_mode,
+        folds=folds, seed=seed, bounded=bounds)
+    counts = summary_counts(result.outcome)
+    table = Table("synthetic cases", "count",
+                  title=f"{result.out} ({result.format}, --mode {mode})")
+    table.add_row("written now", str(counts["written_now"]))
+    table.add_row("already done (resumed)", str(counts["resumed"]))
+    table.add_row("left out by QC", str(counts["rejected"]))
+    table.add_row("failed", str(counts["failed"]))
+    table.add_row("training cases in OUT", str(result.training_cases))
+    if counts["seconds_per_case"] is not None:
+        table.add_row("seconds per new case", f"{counts['seconds_per_case']:.1f}")
+    console.print(table)
+    problems = [r for r in result.outcome.rows if r.decision in ("failed", "rejected")]
+    if problems:
+        detail = Table("case", "decision", "reason", title="cases left out")
+        for r in problems:
+            detail.add_row(r.case, r.decision, r.reason)
+        console.print(detail)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(f"manifest: {result.out / 'manifest.csv'}")
+    code = failed_exit_code(result.failed)
+    if code:
+        console.print(f"{result.failed} case(s) failed; exit code {code}")
+        raise typer.Exit(code)
