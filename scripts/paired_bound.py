@@ -1,9 +1,9 @@
-"""What the translator's own networks reach with perfect paired supervision: a ceiling for
-issue 14's targets inside the paper's frame.
+"""What the translator's own networks reach with perfect paired supervision: the paired
+ceiling that the unpaired translators are compared with (docs/results.md).
 
 The unpaired translators miss two targets on the phantom (body MAE into contrast <= 0.85 x no
 translation; >= 90% of plaques still >= 130 HU out of contrast, <= 2 invented calcifications).
-Is that the unpaired method, or the frame itself: these encoders and generators, 32 x 32
+Is that the unpaired method, or the networks themselves: these encoders and generators, 32 x 32
 patches, ~7 minutes of 2 CPU cores? This script trains the very same model (config, preset,
 patch sampling, learning-rate schedule, precision) with the answer given: each patch of one
 phase is paired with the same patient's same-location patch of the other, and the target is
@@ -37,15 +37,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from translation_ablation import read_rows, score_directions
-from translation_floor import render
 
 from ctbridge.config import load_config
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.data.patch_sampler import TrainingVolume, UnpairedPatchSampler, load_training_volume
 from ctbridge.data.phase_contrast import HU_EDGES
+from ctbridge.experiments.ablation import record_row, score_directions, summary_line
 from ctbridge.experiments.downstream.cohort import load_cohort
 from ctbridge.models import losses as L
+from ctbridge.phantom.dataset import render_patient
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.schedule import learning_rate_factor
 from ctbridge.training.trainer import Trainer, intensity_stats
@@ -88,7 +88,7 @@ def noise_keeping_targets(data: Path, patients: Sequence[str], phases: Mapping[s
     (a, pa), (b, pb) = phases.items()
     targets: dict[str, list[np.ndarray]] = {a: [], b: []}
     for i, name in enumerate(patients):
-        clean = render(entries[name], meta, noise_hu=0.0)
+        clean = render_patient(entries[name], meta, noise_hu=0.0)
         change = clean[pa].astype(np.float32) - clean[pb].astype(np.float32)  # b -> a
         targets[a].append(scaler.to_model(scaler.to_hu(volumes[b][i].values) + change)
                           .astype(np.float32))
@@ -120,12 +120,6 @@ def training_patients(names: Sequence[str], holdout: Sequence[str]) -> list[str]
     """The cohort's patients (``names``, file names) not held out, without ``.nii.gz``."""
     held = {h.removesuffix(".nii.gz") for h in holdout}
     return [n.removesuffix(".nii.gz") for n in names if n.removesuffix(".nii.gz") not in held]
-
-
-def record_row(jsonl: Path, row: dict[str, Any]) -> None:
-    """Put ``row`` into ``jsonl`` (an ablation table), replacing an earlier row of its name."""
-    rows = [r for r in read_rows(jsonl) if r["name"] != row["name"]] if jsonl.is_file() else []
-    jsonl.write_text("".join(json.dumps(r) + "\n" for r in [*rows, row]))
 
 
 class PairedBoundTrainer(Trainer):
@@ -165,23 +159,6 @@ class PairedBoundTrainer(Trainer):
         row = {f"g/{k}": float(v.detach()) for k, v in losses.items()}
         row["lr"] = self.config.optim.lr * factor
         return row
-
-
-def summary_line(directions: Mapping[str, Any]) -> str:
-    """``MAE (x none) / lumen / texture / peak err / false calc | MAE (x none) / lumen / peak
-    err / >=130 / false calc (targets met)``, the README's short form."""
-    def f(v: float | None, spec: str) -> str:
-        return "-" if v is None else format(v, spec)
-    parts = []
-    for direction, keys in (("nc2ce", ("lumen shift", "texture", "peak err", "false calc")),
-                            ("ce2nc", ("lumen shift", "peak err", ">=130", "false calc"))):
-        s, ident = directions[direction]["summary"], directions[direction]["identity"]
-        cells = [f"{s['MAE']:.1f} ({s['MAE'] / ident['MAE']:.2f})"]
-        cells += [f(s[k], "+.0f" if k == "lumen shift" else ".1f" if k == "false calc"
-                    else ".2f") for k in keys]
-        parts.append(" / ".join(cells)
-                     + f" ({directions[direction]['met']}/{directions[direction]['of']})")
-    return " | ".join(parts)
 
 
 def main() -> None:

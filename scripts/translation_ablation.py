@@ -1,9 +1,10 @@
 """Train one translator variant on a phantom cohort and score it against the targets.
 
-One row of the translator ablation (README "Translation quality"): train a config (plus
+One row of the research log (docs/research-log.md): train a config (plus
 ``--set`` overrides) on the cohort's first patients, translate the held-out patients both ways,
 score them against their true other phase, and check the targets of
-:mod:`ctbridge.evaluation.targets`. Each run appends one JSON line to ``OUT/ablation.jsonl``;
+:mod:`ctbridge.evaluation.targets` (scoring: :mod:`ctbridge.experiments.ablation`). Each run
+appends one JSON line to ``OUT/ablation.jsonl``;
 ``--table`` prints every line so far as a Markdown table.
 
     python scripts/translation_ablation.py --data PHANTOM --out runs/ablation --name baseline \
@@ -32,33 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from ctbridge.config import load_config
-from ctbridge.evaluation.scan_scores import aggregate
-from ctbridge.evaluation.targets import TargetRow, check_targets, targets_table
+from ctbridge.evaluation.targets import TargetRow, targets_table
+from ctbridge.experiments.ablation import DIRECTIONS, read_rows, score_directions, table
 from ctbridge.experiments.downstream.cohort import load_cohort
-from ctbridge.experiments.validation import score_scan_against_truth, score_translator
 from ctbridge.models.checkpoint import resolve_checkpoint
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.trainer import Trainer
-
-DIRECTIONS = (("nc", "ce"), ("ce", "nc"))
-SUMMARY = {  # column -> key path in an aggregate
-    "MAE": ("image", "body", "mae_hu"),
-    "lumen shift": ("tissue", "lumen", "shift_hu"),
-    "fat shift": ("tissue", "fat", "shift_hu"),
-    "texture": ("tissue", "texture", "ratio"),
-    "lumen texture": ("tissue", "lumen_texture", "ratio"),
-    "peak err": ("plaques", "peak_rel_error_median"),
-    "recall": ("plaques", "recall_pred"),
-    ">=130": ("plaques", "calcified_pred"),
-    "false calc": ("plaques", "false_calcifications_pred"),
-}
-
-
-def _get(agg: dict[str, Any], path: tuple[str, ...]) -> float | None:
-    node: Any = agg
-    for key in path:
-        node = node.get(key, {}) if isinstance(node, dict) else {}
-    return node.get("mean") if isinstance(node, dict) else None
 
 
 def curve_stops(spec: str, steps: int) -> list[int]:
@@ -73,11 +53,6 @@ def curve_stops(spec: str, steps: int) -> list[int]:
     values = [int(v) for v in spec.split(",")]
     stops = list(range(values[0], steps, values[0])) if len(values) == 1 else values
     return sorted(s for s in stops if 0 < s < steps)
-
-
-def read_rows(jsonl: Path) -> list[dict[str, Any]]:
-    """The runs recorded in ``ablation.jsonl``, one JSON object per line, in order."""
-    return [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -171,28 +146,6 @@ def _link_finished_run(source: Path, run_dir: Path, data: Path, holdout: list[st
             rows[-1]["curve"])
 
 
-def score_directions(model: Path, name: str, cohort: Any, holdout: list[str], quiet: bool,
-                     mode: str = "full", bounded: bool = True, smooth: bool = True,
-                     translator: Any = None) -> dict[str, Any]:
-    """Translate the held-out patients both ways with ``model`` (a run or checkpoint folder;
-    or ``translator``, a loaded one, with its translations kept under ``model``) in inference
-    ``mode`` and score them against the truth and the targets, beside "no translation"."""
-    out: dict[str, Any] = {}
-    for src, dst in DIRECTIONS:
-        scored = score_translator(translator or model, name, cohort, holdout, source=src,
-                                  target=dst, cache_dir=model / "translations", mode=mode,
-                                  progress=not quiet, bounded=bounded, smooth=smooth)
-        ident = aggregate([score_scan_against_truth(cohort, p, cohort.scan_path(src, p), dst)
-                           for p in holdout])
-        targets = check_targets(scored["aggregate"], ident, target_domain=dst)
-        out[f"{src}2{dst}"] = {
-            "summary": {k: _get(scored["aggregate"], path) for k, path in SUMMARY.items()},
-            "identity": {k: _get(ident, path) for k, path in SUMMARY.items()},
-            "targets": [vars(t) for t in targets],
-            "met": sum(t.passed for t in targets), "of": len(targets)}
-    return out
-
-
 def _snapshot_model(checkpoint: Path, to: Path) -> None:
     """Copy what inference reads from ``checkpoint`` (not the optimiser state) to ``to``."""
     to.mkdir(parents=True, exist_ok=True)
@@ -233,26 +186,6 @@ def quick_scores(run_dir: Path, cohort: Any, patients: list[str]) -> dict[str, f
                     f"{src}2{dst}/mae": round(float(mae), 1),
                     f"{src}2{dst}/lumen_texture": round(float(lumen_texture), 2)})
     return out
-
-
-def table(out: Path) -> str:
-    """Every run of ``out/ablation.jsonl`` as Markdown: summary per direction, then targets."""
-    rows = read_rows(out / "ablation.jsonl")
-    lines = []
-    for direction in ("nc2ce", "ce2nc"):
-        head = ["variant", "s", *SUMMARY, "targets"]
-        lines += [f"\n{direction}\n", "| " + " | ".join(head) + " |",
-                  "| " + " | ".join("---" for _ in head) + " |"]
-        if rows:
-            ident = rows[0]["directions"][direction]["identity"]
-            lines.append("| no translation | | " + " | ".join(
-                "-" if v is None else f"{v:.2f}" for v in ident.values()) + " | |")
-        for r in rows:
-            d = r["directions"][direction]
-            lines.append(f"| {r['name']} | {r['train_seconds']:.0f} | " + " | ".join(
-                "-" if v is None else f"{v:.2f}" for v in d["summary"].values())
-                + f" | {d['met']}/{d['of']} |")
-    return "\n".join(lines)
 
 
 def minutes_table(out: Path, names: list[str]) -> str:
@@ -336,7 +269,7 @@ def main() -> None:
         for direction, d in row["directions"].items():
             print(direction, f"{d['met']}/{d['of']} targets met")
             print("\n".join(targets_table({args.name: [TargetRow(**t) for t in d["targets"]]})))
-    print(table(args.out))
+    print(table(read_rows(args.out / "ablation.jsonl")))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""How low can a translation's body MAE go on the phantom? The floor under issue 14's item 1.
+"""How low can a translation's body MAE go on the phantom? The noise floor of every MAE target.
 
 The phantom's two phases carry independent noise (15 HU), which no translator can predict.
 This script re-renders held-out patients of a phantom cohort with and without noise (the noise
@@ -22,7 +22,7 @@ rest's standard deviation is texture the translator made up (the phantom's tissu
 before noise, so a perfect translation has bias 0, slope 1, rest 0); per patient, then the mean
 over patients. With ``--plaques`` it scores the plaques of the oracles as ``ctbridge
 evaluate`` does (share still >= 130 HU, recall, peak error, invented calcifications), mean over
-patients: how far issue 14's item 4 can be met by a translation that keeps the source's noise.
+patients: how many plaques a translation that keeps the source's noise can keep.
 
     python scripts/translation_floor.py --data /tmp/ph0big \
         --test patient_006,patient_007 [--plaques] [--translations runs/abl/NAME/translations/NAME
@@ -42,15 +42,7 @@ from ctbridge.data.body_mask import body_mask
 from ctbridge.evaluation.image_metrics import mae_hu
 from ctbridge.evaluation.scan_scores import aggregate, evaluate_scan
 from ctbridge.io import read_labelmap, read_scan
-from ctbridge.phantom.generate import generate_patient
-
-
-def render(entry: dict, meta: dict, noise_hu: float) -> dict[str, np.ndarray]:
-    """The cohort's patient ``entry`` as written, with ``noise_hu`` noise (0: none)."""
-    return generate_patient(entry["seed"], size=meta["size"], slices=meta["slices"],
-                            slice_mm=meta["slice_mm"], phases=meta["phases"],
-                            noise_hu=noise_hu, plaques_max=meta["plaques_max"],
-                            fov_mm=meta["fov_mm"]).volumes
+from ctbridge.phantom.dataset import render_patient
 
 
 def by_label(pred: np.ndarray, oracle: np.ndarray, truth: np.ndarray, body: np.ndarray,
@@ -133,7 +125,7 @@ def main() -> None:
     label_rows: dict[str, list[dict[str, tuple[float, float, float]]]] = {}
     plaque_scores: dict[tuple[str, str], list[dict]] = {}
     for name in args.test.split(","):
-        noisy, clean = (render(by_name[name], meta, n) for n in (meta["noise_hu"], 0.0))
+        noisy, clean = (render_patient(by_name[name], meta, n) for n in (meta["noise_hu"], 0.0))
         labels = (read_scan(args.data / "labels" / f"{name}.nii.gz").array.astype(int)
                   if args.by_label or args.noise_split or args.plaques else None)
         masks = tissue_masks(labels, meta["labels"]) if args.noise_split else {}

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,21 @@ def patient_seed(seed: int, index: int) -> int:
 
 def patient_name(index: int) -> str:
     return f"patient_{index:03d}"
+
+
+def render_patient(entry: Mapping[str, Any], meta: Mapping[str, Any], noise_hu: float
+                   ) -> dict[str, np.ndarray]:
+    """A written cohort's patient again, every phase, with ``noise_hu`` noise (0: none).
+
+    ``entry`` is the patient's record in ``dataset.json``'s ``patients`` and ``meta`` the whole
+    ``dataset.json``; the noise has its own random stream, so the anatomy is the same bytes as
+    the scans on disk and only the noise differs (how the research tools get the noise-free
+    truth of a phase).
+    """
+    return generate_patient(entry["seed"], size=meta["size"], slices=meta["slices"],
+                            slice_mm=meta["slice_mm"], phases=meta["phases"],
+                            noise_hu=noise_hu, plaques_max=meta["plaques_max"],
+                            fov_mm=meta["fov_mm"]).volumes
 
 
 def write_phantom_dataset(out: str | Path, *, patients: int = 4, size: int = 512,
