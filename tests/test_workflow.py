@@ -1,4 +1,5 @@
-"""DESIGN.md §9 end to end through the CLI: each step reads what the previous one wrote.
+"""A user's path end to end through the CLI (DICOM export -> prepare -> train -> translate ->
+synthesize): each step reads what the previous one wrote.
 
     ctbridge prepare DICOM_EXPORT data/
     ctbridge train --config gmm_unit --data data/ --out runs/gmm

@@ -1,4 +1,4 @@
-"""Unpaired same-location patch sampling (DESIGN.md §3).
+"""Unpaired same-location patch sampling (docs/method.md, Data).
 
 For each sample: one scan per domain (domains hold different patients), a slice at the same
 relative body level in each, one shared (row, col), and a patch cut from every domain there. The

@@ -92,15 +92,6 @@ def read_decathlon(path: str | Path) -> SourceDataset:
                          ".nii.gz" if ".nii.gz" in endings else endings.pop(), others)
 
 
-def labels_as_ids(labels: Mapping[str, Any]) -> dict[str, int]:
-    """A Decathlon ``labels`` mapping (``{"0": "background", "1": "liver"}``) as name -> id."""
-    try:
-        return {str(name): int(idx) for idx, name in labels.items()}
-    except (TypeError, ValueError):
-        raise DataError(f"labels {dict(labels)!r}: expected {{\"0\": \"background\", ...}}") \
-            from None
-
-
 def relative(path: Path, root: Path) -> str:
     """``./imagesTr/x.nii.gz``: a datalist path relative to its folder, as the MSD writes it."""
     return "./" + path.relative_to(root).as_posix()

@@ -1,6 +1,6 @@
 """Translate whole scans slice by slice with a trained model, in HU and in the input's geometry.
 
-Two modes (DESIGN.md §5):
+Two modes (docs/method.md, Inference):
 
 * ``window``: sliding windows of the training patch size with Gaussian blending, through MONAI's
   ``sliding_window_inference`` -- what the model saw in training, slice borders included;

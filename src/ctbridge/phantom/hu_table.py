@@ -97,12 +97,6 @@ def hu_range(label: str, phase: str) -> Range:
     return TISSUES[label].range(phase)
 
 
-def hu_midpoint(label: str, phase: str) -> float:
-    """The typical (middle of the range) HU of ``label`` in ``phase``."""
-    low, high = hu_range(label, phase)
-    return (low + high) / 2
-
-
 # the table as plain numbers, for dataset.json and the docs: name -> phase -> (low, high)
 HU_TABLE: dict[str, dict[str, Range]] = {
     name: {ph: t.range(ph) for ph in PHASES} for name, t in TISSUES.items()}

@@ -6,7 +6,7 @@ input unchanged (an exact copy) at ``strength == 0``. ``body`` is the slice's bo
 (computed from HU when omitted); every change stays inside it, because the QC network judges
 the patient, not the air around them.
 
-Why these seven: they are what translators are known to do to CT (DESIGN.md §1) -- transposed
+Why these seven: they are what translators are known to do to CT -- transposed
 convolutions paint checkerboards, tiled inference leaves seams and per-tile offsets, L1/L2
 losses blur fine detail, generators erase small bright plaques or invent them, drift the mean
 HU of a region, and replace CT noise with a texture of another grain.

@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
-
 import ctbridge
 from ctbridge.errors import CheckpointError
 from ctbridge.io.atomic import atomic_path
@@ -109,9 +107,3 @@ def save_calibration(folder: str | Path, threshold: float, record: Mapping[str, 
     with atomic_path(folder / QC_JSON) as tmp:
         tmp.write_text(json.dumps(tree, indent=1, allow_nan=True))
     return folder / QC_JSON
-
-
-def state_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
-    """Whether two modules hold bit-identical tensors (for round-trip checks)."""
-    sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)

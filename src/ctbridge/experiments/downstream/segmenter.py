@@ -69,11 +69,6 @@ class SegVolume:
         return cls(image, np.asarray(target, np.uint8), name, box)
 
 
-def to_model_range(hu: np.ndarray) -> np.ndarray:
-    """HU -> the segmenter's input range (the same map as in training)."""
-    return np.asarray(SCALER.to_model(np.asarray(hu, np.float32)), np.float32)
-
-
 def build_unet(config: SegmenterConfig, spatial_dims: int, num_classes: int = 2) -> UNet:
     """The MONAI U-Net of ``config`` with one input channel and ``num_classes`` outputs."""
     if len(config.strides) != len(config.channels) - 1:
