@@ -11,7 +11,9 @@ import pytest
 from ctbridge.cli import main
 from ctbridge.datasets.manifest import read_manifest
 from ctbridge.errors import ConfigError
+from ctbridge.experiments.downstream.cohort import load_cohort
 from ctbridge.experiments.select_k import KResult, choose, parse_ks
+from ctbridge.experiments.validation import score_translator
 from tests.experiments.downstream.cohort import write_cohort
 
 TINY_TRAIN = ["optim.steps=3", "data.batch_size=2", "data.patch_size=16", "model.d_layers=2",
@@ -54,6 +56,7 @@ def test_select_k_cli_end_to_end(tmp_path):
                 "segmenter.patch=[16, 16]", "segmenter.sw_batch_size=4"]
     args += [a for s in tiny_seg for a in ("--downstream-set", s)]
     assert main(args) == 0
+    cohort = load_cohort(data)
     res = json.loads((out / "results.json").read_text())
     assert res["validation_patients"] == ["patient_003.nii.gz", "patient_004.nii.gz"]
     assert [r["k"] for r in res["results"]] == [1, 2]
@@ -61,8 +64,14 @@ def test_select_k_cli_end_to_end(tmp_path):
         cfg = (out / f"k{r['k']:02d}" / "config.yaml").read_text()
         assert f"n_components: {r['k']}" in cfg
         assert "patient_003.nii.gz" in cfg  # validation patients held out of training
-        assert 0.0 <= r["nc2ce"]["plaque_recall"] <= 1.0
         assert set(r["downstream"]) >= {"dice", "recall", "precision"}
+        # the table's scores are the evaluation's, on the validation patients only
+        again = score_translator(out / f"k{r['k']:02d}", f"k{r['k']}", cohort,
+                                 res["validation_patients"], source="nc", target="ce",
+                                 cache_dir=tmp_path / "again", progress=False)["aggregate"]
+        assert r["nc2ce"]["plaque_recall"] == pytest.approx(
+            again["plaques"]["recall_pred"]["mean"])
+        assert r["nc2ce"]["mae_body"] == pytest.approx(again["image"]["body"]["mae_hu"]["mean"])
     best = choose([KResult(**r) for r in res["results"]], "ce_dice")
     assert res["chosen_k"] == best.k
     md = (out / "results.md").read_text()
