@@ -190,7 +190,7 @@ def quick_scores(run_dir: Path, cohort: Any, patients: list[str]) -> dict[str, f
 
 def minutes_table(out: Path, names: list[str]) -> str:
     """The runs ``names`` of ``out/ablation.jsonl`` against training minutes, one line per
-    fully scored point (``--curve-full`` readings, then the end), in the README's columns."""
+    fully scored point (``--curve-full`` readings, then the end), in the research log's columns."""
     rows = {r["name"]: r for r in read_rows(out / "ablation.jsonl")}
     cols = {"nc2ce": ("MAE", "lumen shift", "fat shift", "texture", "peak err", "recall",
                       "false calc"),

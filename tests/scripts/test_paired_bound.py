@@ -1,6 +1,6 @@
 """scripts/paired_bound.py: the supervised ceiling must train on the right answer.
 
-Its README number is only a ceiling if the target is exactly the noise-keeping perfect
+Its number in docs/results.md is only a ceiling if the target is exactly the noise-keeping perfect
 translation and both domains' patches come from one patient at one place.
 """
 

@@ -15,7 +15,15 @@ import numpy as np
 import typer
 
 import ctbridge
-from ctbridge.cli.paths import input_option, old_argument, out_option, pick_path
+from ctbridge.cli.options import (
+    Bounds,
+    Device,
+    PresetDevice,
+    input_option,
+    old_argument,
+    out_option,
+    pick_path,
+)
 from ctbridge.configs import builtin_config_names
 from ctbridge.errors import CTBridgeError, one_line
 
@@ -114,7 +122,7 @@ def train(
         "--set", help="Override a config field: key=value (repeatable), e.g. optim.steps=200.")
                     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoints/latest.")] = False,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto.")] = None,
+    device: PresetDevice = None,
     precision: Annotated[str | None, typer.Option(
         help="fp32, bf16 (autocast) or auto (bf16 where the device computes it natively).")
     ] = None,
@@ -157,16 +165,12 @@ def translate(
     batch: Annotated[int, typer.Option(help="Slices per batch.")] = 16,
     samples: Annotated[int, typer.Option(
         help="Latent samples for an uncertainty (std) map; 0 = deterministic only.")] = 0,
-    device: Annotated[str, typer.Option(
-        help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
-    bounds: Annotated[bool, typer.Option(
-        "--bounds/--no-bounds", help="Hold translations to and from the non-contrast phase "
-        "to physics: contrast only adds, fat and gas (<= -50 HU) are copied (measured: "
-        "lower body MAE, plaques unchanged; README).")] = True,
+    device: Device = "auto",
+    bounds: Bounds = True,
     smooth: Annotated[bool, typer.Option(
         "--smooth/--no-smooth", help="With --bounds, smooth the change a translation out of "
         "the non-contrast phase makes where it is small and flat (made-up blotches; "
-        "measured: organ texture 1.5 x the truth's instead of 1.6-1.7; README).")] = True,
+        "measured: organ texture 1.5 x the truth's instead of 1.6-1.7; docs/method.md).")] = True,
     old_input: Annotated[Path | None, old_argument("-i", "INPUT")] = None,
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:

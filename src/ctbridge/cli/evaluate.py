@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ctbridge.cli.options import out_option
 from ctbridge.errors import DataError
 
 
@@ -28,8 +29,7 @@ def evaluate_command(
     pred: Annotated[Path, typer.Option(help="Folder of translated scans (NIfTI).")],
     truth: Annotated[Path, typer.Option(help="Folder of true target-phase scans, same names.")],
     labels: Annotated[Path, typer.Option(help="Folder of organ label maps, same names.")],
-    out: Annotated[Path, typer.Option(
-        "-o", "--out", help="Report folder (metrics.json, report.md, panels/).")],
+    out: Annotated[Path, out_option("Report folder (metrics.json, report.md, panels/).")],
     plaques: Annotated[Path | None, typer.Option(
         help="Folder of plaque instance maps; default: components of the 'plaque' label.")
                        ] = None,

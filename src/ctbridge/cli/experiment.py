@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from ctbridge.cli.options import PresetDevice, out_option
 from ctbridge.errors import ConfigError
 
 EXPERIMENTS = ("plaque", "pancreas")
@@ -50,19 +51,18 @@ def experiment_command(
         help="plaque (Table 1) or pancreas (Table 2).")],
     data: Annotated[Path, typer.Option(
         "-i", "--data", help="Phantom folder (ctbridge phantom) with labels.")],
-    out: Annotated[Path, typer.Option(
-        "-o", "--out", help="Output folder: results.json, results.md.")],
+    out: Annotated[Path, out_option("Output folder: results.json, results.md.")],
+    translators: Annotated[list[str] | None, typer.Option(
+        "--translator", help="NAME=RUN_DIR of a trained translator (cyclegan, unit, gmm_unit); "
+                             "repeatable. Rows without one are skipped.")] = None,
     config: Annotated[str | None, typer.Option(
         help="Experiment config: a YAML path or a built-in name (default: experiment_NAME).")
     ] = None,
     preset: Annotated[str | None, typer.Option(
         help="Preset in the config: cpu-small (this machine) or full (a GPU).")] = None,
-    translators: Annotated[list[str] | None, typer.Option(
-        "--translator", help="NAME=RUN_DIR of a trained translator (cyclegan, unit, gmm_unit); "
-                             "repeatable. Rows without one are skipped.")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a config field: key=value (repeatable), e.g. folds=3.")] = None,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto.")] = None,
+    device: PresetDevice = None,
     qc: Annotated[Path | None, typer.Option(
         help="QC folder (ctbridge qc train): drop the synthetic slices it rejects.")] = None,
 ) -> None:

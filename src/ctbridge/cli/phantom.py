@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ctbridge.cli.paths import old_argument, out_option, pick_path
+from ctbridge.cli.options import old_argument, out_option, pick_path
 from ctbridge.phantom.hu_table import PHASES
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ctbridge.cli.paths import input_option, old_argument, out_option, pick_path
+from ctbridge.cli.options import input_option, old_argument, out_option, pick_path
 
 
 def prepare_command(

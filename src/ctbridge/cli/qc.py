@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from ctbridge.cli.paths import input_option, old_argument, pick_path
+from ctbridge.cli.options import Device, PresetDevice, input_option, old_argument, pick_path
 
 qc_app = typer.Typer(
     name="qc",
@@ -43,7 +43,7 @@ def train_command(
                                              "(GPU).")] = "cpu-small",
     seed: Annotated[int | None, typer.Option(help="Seed of weights, batches, artefacts and "
                                                   "the patient split.")] = None,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:N or auto.")] = None,
+    device: PresetDevice = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a QC config field: key=value (repeatable), e.g. "
@@ -85,8 +85,7 @@ def score_command(
     = DEFAULT_QC_DIR,
     threshold: Annotated[float | None, typer.Option(
         help="Reject slices scoring above this (default: the threshold in qc.json).")] = None,
-    device: Annotated[str, typer.Option(
-        help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
+    device: Device = "auto",
     old_input: Annotated[Path | None, old_argument("-i", "INPUT")] = None,
 ) -> None:
     """Score every slice for artefacts; list the rejected slices and write a CSV."""
@@ -124,8 +123,7 @@ def calibrate_command(
     keep_real: Annotated[float | None, typer.Option(
         min=0.5, max=1.0, help="Share of these real slices to keep (default: as at training).")
     ] = None,
-    device: Annotated[str, typer.Option(
-        help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
+    device: Device = "auto",
     old_input: Annotated[Path | None, old_argument("-i", "REAL")] = None,
 ) -> None:
     """Set the rejection threshold on real scans of the kind to be filtered (false alarms)."""

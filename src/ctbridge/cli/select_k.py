@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 import typer
 
+from ctbridge.cli.options import Bounds
+
 
 def select_k_command(
     data: Annotated[Path, typer.Option(
@@ -45,10 +47,7 @@ def select_k_command(
         "--downstream-set", help="Override a field of that config: key=value.")] = None,
     mode: Annotated[Literal["full", "window"], typer.Option(
         help="Translation mode: full or window.")] = "full",
-    bounds: Annotated[bool, typer.Option(
-        "--bounds/--no-bounds", help="Hold translations to physics and smooth the change "
-        "into contrast (as ctbridge translate).")
-    ] = True,
+    bounds: Bounds = True,
 ) -> None:
     """Choose the number of mixture components K by validation scores (paper §3)."""
     from ctbridge.experiments.select_k import parse_ks, select_k

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ctbridge.cli.paths import input_option, old_argument, out_option, pick_path
+from ctbridge.cli.options import Bounds, Device, input_option, old_argument, out_option, pick_path
 
 EXIT_FAILED_BASE = 100
 EXIT_FAILED_MAX = 125
@@ -57,12 +57,8 @@ def synthesize_command(
     seed: Annotated[int, typer.Option(help="Seed of the folds made.")] = 0,
     translate_mode: Annotated[Literal["full", "window"], typer.Option(
         "--translate-mode", help="full (whole slices) or window (sliding windows).")] = "full",
-    device: Annotated[str, typer.Option(
-        help="cpu, cuda, cuda:N or auto (cuda when there is one).")] = "auto",
-    bounds: Annotated[bool, typer.Option(
-        "--bounds/--no-bounds", help="Hold translations to physics: contrast only adds, fat "
-        "and gas are copied, the change into contrast smoothed where small and flat (as "
-        "ctbridge translate).")] = True,
+    device: Device = "auto",
+    bounds: Bounds = True,
     old_input: Annotated[Path | None, old_argument("-i", "DATASET")] = None,
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:

@@ -62,21 +62,20 @@ def _mean_std(stats: Any, spec: str) -> str:
     return f"{_fmt(stats['mean'], spec)} ± {_fmt(stats['std'], spec)}"
 
 
-SUMMARY_COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("MAE body (HU)", ("image", "body", "mae_hu"), ".1f"),
-    ("SSIM", ("image", "body", "ssim"), ".3f"),
-    ("lumen shift (HU)", ("tissue", "lumen", "shift_hu"), ".0f"),
-    ("fat shift (HU)", ("tissue", "fat", "shift_hu"), ".1f"),
-    ("liver std / truth", ("tissue", "texture", "ratio"), ".2f"),
-    ("lumen std / truth", ("tissue", "lumen_texture", "ratio"), ".2f"),
-    ("plaque recall", ("plaques", "recall_pred"), ".2f"),
-    ("recall in truth", ("plaques", "recall_truth"), ".2f"),
-    ("peak rel. error", ("plaques", "peak_rel_error_median"), ".2f"),
-    ("plaques >= 130 HU", ("plaques", "calcified_pred"), ".2f"),
-    ("false calc.", ("plaques", "false_calcifications_pred"), ".1f"),
-    ("calcium Dice", ("plaques", "calcium_dice"), ".2f"),
-)
-"""The columns of summary tables (demo report, README): one row per translation."""
+_PATH = {title: path for title, path, _ in COLUMNS}
+# (title in a summary table, the column of COLUMNS it shows, format)
+SUMMARY_COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = tuple(
+    (shown, _PATH[column], spec) for shown, column, spec in (
+        ("MAE body (HU)", "MAE body (HU)", ".1f"), ("SSIM", "SSIM body", ".3f"),
+        ("lumen shift (HU)", "lumen shift (HU)", ".0f"),
+        ("fat shift (HU)", "fat shift (HU)", ".1f"),
+        ("liver std / truth", "liver std / truth", ".2f"),
+        ("lumen std / truth", "lumen std / truth", ".2f"),
+        ("plaque recall", "recall pred", ".2f"), ("recall in truth", "recall truth", ".2f"),
+        ("peak rel. error", "peak rel. error", ".2f"),
+        ("plaques >= 130 HU", "plaques >= 130 HU", ".2f"),
+        ("false calc.", "false calc. pred", ".1f"), ("calcium Dice", "calcium Dice", ".2f")))
+"""The columns of summary tables (demo report, docs/results.md): one row per translation."""
 
 
 def summary_table(rows: Sequence[tuple[str, Mapping[str, Any]]],

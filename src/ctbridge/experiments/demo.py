@@ -306,6 +306,6 @@ def _report(out: Path, preset: str, p: DemoConfig, meta: dict[str, Any], test: l
         "| step | seconds |", "| --- | --- |",
         *[f"| {k} | {v:.0f} |" for k, v in timings.items()], "",
         "Not in this report: the choice of K (`ctbridge select-k`) and the downstream "
-        "segmentation experiments (`ctbridge experiment plaque|pancreas`); see the README.",
+        "segmentation experiments (`ctbridge experiment plaque|pancreas`); see docs/usage.md.",
     ]
     return write_text("\n".join(lines) + "\n", out / "report.md")

@@ -6,7 +6,7 @@ recall, false calcifications, calcium Dice) and the image metrics (MAE, PSNR, SS
 what `ctbridge select-k` ranks translators by, and what the demo reports.
 
 Example:
-    >>> scores = score_translator("runs/gmm_unit", cohort, ["patient_006.nii.gz"],
+    >>> scores = score_translator("runs/gmm_unit", "gmm_unit", cohort, ["patient_006.nii.gz"],
     ...                           source="nc", target="ce", cache_dir=Path("runs/cache"))
     ... # doctest: +SKIP
     >>> scores["aggregate"]["plaques"]["recall_pred"]["mean"]  # doctest: +SKIP
@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from ctbridge.data.body_mask import body_mask
 from ctbridge.evaluation.scan_scores import aggregate, evaluate_scan
@@ -44,9 +42,7 @@ def score_scan_against_truth(cohort: Cohort, patient: str, translated: Path,
 
 def score_translator(translator: Translator | str | Path, name: str, cohort: Cohort,
                      patients: Sequence[str], *, source: str, target: str, cache_dir: Path,
-                     mode: str = "full", device: str | torch.device = "cpu",
-                     progress: bool = True, bounded: bool = True, smooth: bool = True
-                     ) -> dict[str, Any]:
+                     progress: bool = True, **inference: Any) -> dict[str, Any]:
     """Translate ``patients`` from ``source`` to ``target`` (cached) and score each one.
 
     Args:
@@ -56,15 +52,13 @@ def score_translator(translator: Translator | str | Path, name: str, cohort: Coh
         patients: validation patients' file names (not used to train the translator).
         source, target: domains (``nc``, ``ce``).
         cache_dir: where translations are kept (reused when the checkpoint is unchanged).
-        bounded: hold translations to the physical bounds (:mod:`ctbridge.inference.bounds`).
-        smooth: with ``bounded``, smooth the change into contrast
-            (:mod:`ctbridge.inference.enhancement`).
+        inference: how to translate (``mode``, ``device``, ``bounded``, ``smooth``), as
+            :func:`~ctbridge.experiments.downstream.synthetic.translate_cohort` takes them.
 
     Returns:
         ``{"scans": [per-scan metrics], "aggregate": mean/std/n of every metric}``.
     """
     paths = translate_cohort(translator, name, cohort, patients, source=source, target=target,
-                             cache_dir=cache_dir, mode=mode, device=device, progress=progress,
-                             bounded=bounded, smooth=smooth)
+                             cache_dir=cache_dir, progress=progress, **inference)
     scans = [score_scan_against_truth(cohort, p, paths[p], target) for p in patients]
     return {"scans": scans, "aggregate": aggregate(scans)}

@@ -8,7 +8,7 @@ bound exactly, so clipping to it removes only error the generator made up. Fat a
 enhance in any phase, so voxels of the source at or below ``fat_hu`` are copied.
 
 Applied at inference only: the same rules inside training (a copy of fat and gas around the
-latent) cost plaques out of contrast (README, "Physical bounds at inference").
+latent) cost plaques out of contrast (docs/method.md, Inference).
 
 Example:
     >>> import numpy as np

@@ -1,9 +1,9 @@
 """Smooth the enhancement a translation into contrast adds, where it is small and flat.
 
 A translation out of the non-contrast phase is its source plus a change (the enhancement). The
-source's noise is carried over (README, "Where the error into contrast lives": slope 1.00), so
-the change should be what iodine adds: smooth within an organ at the scale of millimetres. The
-translators add made-up blotches to it instead (12-18 HU of texture in muscle and liver). A
+source's noise is carried over (docs/results.md, "Where the error into contrast lives": slope
+1.00), so the change should be what iodine adds: smooth within an organ at the scale of
+millimetres. The translators add made-up blotches to it instead (12-18 HU of texture in muscle and liver). A
 self-guided filter (He et al., "Guided image filtering", 2010) of the change removes what is
 small and flat against ``eps_hu`` and keeps edges (the lumen's 250-HU step), and changes of
 ``keep_above_hu`` or more (a contrast-filled lumen, an enhancing cortex) are not touched, so the
@@ -12,8 +12,8 @@ aorta's median is not pulled towards its wall.
 Applied at inference only, in HU, slice by slice, after the physical bounds of
 :mod:`ctbridge.inference.bounds` and before they are applied again (a filtered change of zero
 stays zero, so fat and gas stay copied). Measured on 14 held-out patients of two phantom
-cohorts (README, "Smoothing the enhancement"): liver texture into contrast 1.64 / 1.71 -> about
-1.5, body MAE 0.01 x lower, aorta and plaques unchanged.
+cohorts (docs/research-log.md, inference-only tries): liver texture into contrast 1.64 / 1.71
+-> about 1.5, body MAE 0.01 x lower, aorta and plaques unchanged.
 
 Example:
     >>> import numpy as np

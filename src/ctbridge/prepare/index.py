@@ -57,6 +57,17 @@ class SkippedFile:
     reason: str
 
 
+# FileHeader's text fields and the DICOM keywords they are read from
+TEXT_FIELDS = {"patient_id": "PatientID", "study_uid": "StudyInstanceUID",
+               "sop_uid": "SOPInstanceUID", "sop_class": "SOPClassUID",
+               "series_description": "SeriesDescription", "protocol_name": "ProtocolName",
+               "study_description": "StudyDescription", "contrast_agent": "ContrastBolusAgent",
+               "contrast_route": "ContrastBolusRoute",
+               "contrast_start_time": "ContrastBolusStartTime",
+               "acquisition_time": "AcquisitionTime", "series_time": "SeriesTime",
+               "content_time": "ContentTime"}
+
+
 def _text(ds: Dataset, keyword: str) -> str:
     value = ds.get(keyword)
     if value is None:
@@ -98,29 +109,13 @@ def read_file_header(path: Path) -> FileHeader | SkippedFile:
             return SkippedFile(path, "no SeriesInstanceUID")
         image_type = tuple(v.strip().upper() for v in _text(ds, "ImageType").split("\\") if v)
         return FileHeader(
-            path=path,
-            patient_id=_text(ds, "PatientID"),
-            study_uid=_text(ds, "StudyInstanceUID"),
-            series_uid=series_uid,
-            sop_uid=_text(ds, "SOPInstanceUID"),
-            sop_class=_text(ds, "SOPClassUID"),
+            path=path, series_uid=series_uid, image_type=image_type,
             modality=_text(ds, "Modality").upper(),
-            image_type=image_type,
-            series_number=_int(ds, "SeriesNumber"),
-            series_description=_text(ds, "SeriesDescription"),
-            protocol_name=_text(ds, "ProtocolName"),
-            study_description=_text(ds, "StudyDescription"),
-            rows=_int(ds, "Rows"),
-            columns=_int(ds, "Columns"),
-            frames=_int(ds, "NumberOfFrames") or 1,
+            **{field: _text(ds, keyword) for field, keyword in TEXT_FIELDS.items()},
+            series_number=_int(ds, "SeriesNumber"), rows=_int(ds, "Rows"),
+            columns=_int(ds, "Columns"), frames=_int(ds, "NumberOfFrames") or 1,
             position=_floats(ds, "ImagePositionPatient", 3),
             orientation=_floats(ds, "ImageOrientationPatient", 6),
-            contrast_agent=_text(ds, "ContrastBolusAgent"),
-            contrast_route=_text(ds, "ContrastBolusRoute"),
-            contrast_start_time=_text(ds, "ContrastBolusStartTime"),
-            acquisition_time=_text(ds, "AcquisitionTime"),
-            series_time=_text(ds, "SeriesTime"),
-            content_time=_text(ds, "ContentTime"),
         )
     except Exception as exc:  # a damaged element, decoded on first access
         return SkippedFile(path, f"damaged DICOM header ({one_line(exc)})")

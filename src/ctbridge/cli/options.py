@@ -1,4 +1,5 @@
-"""Named paths for every command: ``-i INPUT`` and ``-o OUT``, as nnU-Net and TotalSegmentator.
+"""Options every command spells the same way: named paths (``-i INPUT``, ``-o OUT``, as nnU-Net
+and TotalSegmentator), ``--device`` and ``--bounds/--no-bounds``.
 
 Until this release ``convert``, ``translate``, ``phantom``, ``prepare``, ``synthesize``,
 ``info``, ``qc score`` and ``qc calibrate`` took their paths positionally. The positional
@@ -14,10 +15,23 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 DEPRECATED = "[deprecated: use {flag}]"
+
+Device = Annotated[str, typer.Option(
+    help="cpu, cuda, cuda:N or auto (cuda when there is one).")]
+"""``--device`` of commands that translate or score (default ``auto``)."""
+PresetDevice = Annotated[str | None, typer.Option(
+    help="cpu, cuda, cuda:N or auto; default: the preset's (cpu-small pins cpu).")]
+"""``--device`` of commands that train, where a preset may pin one."""
+Bounds = Annotated[bool, typer.Option(
+    "--bounds/--no-bounds", help="Hold translations to physics: contrast only adds, fat and "
+    "gas (<= -50 HU) are copied, and (with --smooth, translate's default) the change into "
+    "contrast is smoothed where it is small and flat; --no-bounds: the network's raw output.")]
+"""``--bounds/--no-bounds`` of every command that translates."""
 
 
 def pick_path(named: Path | None, positional: Path | None, *, flag: str, what: str) -> Path:
