@@ -89,13 +89,31 @@ def load_config(
         overrides = parse_overrides(overrides)
     for key, value in overrides.items():
         set_dotted(tree, key, value)
+    where = f"{path}" if path else cls.__name__
     try:
         return cls.model_validate(tree)
     except ValidationError as exc:
-        where = f"{path}" if path else cls.__name__
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"{where}: {problems}") from None
+    except ConfigError as exc:  # a validator's own (drop_retired)
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def drop_retired(data: Any, retired: Mapping[str, Any], section: str) -> Any:
+    """``data`` (a mapping about to be validated) without its ``retired`` keys, switches that
+    were removed: one holding the value whose behaviour was kept is dropped silently (configs
+    and checkpoints saved before still load), any other value is a one-line ConfigError naming
+    the key (the run it describes cannot be rebuilt)."""
+    if not isinstance(data, Mapping):
+        return data
+    kept = dict(data)
+    for key, default in retired.items():
+        if key in kept and kept.pop(key) != default:
+            raise ConfigError(f"{section}.{key} = {data[key]!r}: this switch was removed from "
+                              "ctbridge (measured no better, docs/research-log.md); drop the "
+                              "key, or load this config with the version that wrote it")
+    return kept
 
 
 def save_config(config: BaseModel, path: str | Path) -> Path:

@@ -6,7 +6,6 @@ from torch import nn
 
 from ctbridge.models.blocks import (
     ConvNormAct,
-    HighPass,
     ResidualBlock,
     ResizeConv,
     init_weights,
@@ -56,23 +55,3 @@ def test_init_weights_normal():
     init_weights(conv, "normal", 0.02)
     assert abs(float(conv.weight.detach().std()) - 0.02) < 0.002
     assert float(conv.bias.detach().abs().max()) == 0.0
-
-
-def test_high_pass_is_the_image_minus_its_gaussian_blur():
-    hp = HighPass(1.5)
-    flat = torch.full((2, 1, 24, 20), -0.7)
-    assert float(hp(flat).abs().max()) < 1e-6  # replicate padding: no border edge
-    ramp = torch.linspace(-1, 1, 20).expand(1, 1, 24, 20).clone()
-    assert float(hp(ramp)[..., 7:-7].abs().max()) < 1e-5  # a symmetric blur keeps a ramp
-    dot = torch.zeros(1, 1, 33, 33)
-    dot[0, 0, 16, 16] = 1.0
-    # a one-pixel spot keeps 1 - 1 / (2 pi sigma^2) of its height (the Gaussian's centre)
-    assert float(hp(dot)[0, 0, 16, 16]) == pytest.approx(1 - 1 / (2 * torch.pi * 1.5**2),
-                                                         abs=0.01)
-    assert float(hp(dot).sum()) == pytest.approx(0.0, abs=1e-5)  # the band has no mean
-    noise = torch.randn(1, 1, 256, 256, generator=torch.Generator().manual_seed(0))
-    # white noise keeps sum (delta - g)^2 = 1 - 2 g(0) + sum g^2 = 1 - 3 / (4 pi sigma^2)
-    assert float(hp(noise).var()) == pytest.approx(1 - 3 / (4 * torch.pi * 1.5**2), abs=0.01)
-    assert not list(hp.parameters()) and not hp.state_dict()  # nothing to train or save
-    with pytest.raises(ValueError, match="sigma"):
-        HighPass(0.0)

@@ -11,10 +11,9 @@ from ctbridge.models.gmm_unit import GMMUNIT
 
 def test_defaults_are_the_papers():
     c = ModelConfig()
-    assert c.kind == "gmm_unit" and c.domains == ["nc", "ce"] and c.in_channels == 1
+    assert c.kind == "gmm_unit" and c.domains == ["nc", "ce"]
     assert c.n_components == 25 and not c.fixed_prior and c.width == 1.0 and c.n_down == 2
     assert (c.lambda0, c.lambda1, c.lambda2, c.lambda3, c.lambda4) == (10, 0.1, 100, 0.1, 100)
-    assert c.gan_mode == "lsgan"
     assert (c.n_res_blocks, c.lambda_cycle, c.lambda_identity, c.pool_size, c.d_layers) == (
         9, 10, 0.5, 50, 3)
     assert c.generator_norm == "none"
@@ -56,3 +55,18 @@ def test_build_model_by_kind():
     assert isinstance(build_model(ModelConfig(kind="unit", width=0.125)), GMMUNIT)
     assert isinstance(build_model(ModelConfig(kind="cyclegan", width=0.125, n_res_blocks=1)),
                       CycleGAN)
+
+
+def test_removed_switches_load_at_their_kept_value_and_are_refused_otherwise():
+    from ctbridge.config import load_config
+    from ctbridge.errors import ConfigError
+    from ctbridge.training.config import TrainConfig
+
+    assert ModelConfig(init="identity", output_gate="none") == ModelConfig()
+    cfg = load_config(TrainConfig, "gmm_unit", overrides=["optim.lr_d=null",
+                                                          "optim.ema_decay=0"])
+    assert "lr_d" not in cfg.optim.model_dump()
+    for key, value in (("model.output_gate", "latent"), ("optim.ema_decay", 0.999),
+                       ("model.histogram_scale_into", {"ce": 0.0})):
+        with pytest.raises(ConfigError, match=rf"{key} = .*: this switch was removed"):
+            load_config(TrainConfig, "gmm_unit", overrides={key: value})

@@ -12,7 +12,7 @@ from ctbridge.models.gmm_unit import IDENTITY_LATENT_NOISE
 
 def _model(**kw):
     torch.manual_seed(0)
-    base = dict(width=0.125, n_components=1, shortcut="shuffle", init="identity")
+    base = dict(width=0.125, n_components=1)
     return build_model(ModelConfig(**{**base, **kw}))
 
 
@@ -60,11 +60,10 @@ def test_every_weight_still_learns_after_an_identity_start():
 
 def test_shuffle_shortcut_carries_every_pixel_down_and_up():
     down = StageShortcut(torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1),
-                                             torch.nn.MaxPool2d(2)), 1, 4, resample="down",
-                         kind="shuffle")
+                                             torch.nn.MaxPool2d(2)), 1, 4, resample="down")
     up = StageShortcut(torch.nn.Sequential(torch.nn.Upsample(scale_factor=2),
                                            torch.nn.Conv2d(4, 1, 3, padding=1)), 4, 1,
-                       resample="up", kind="shuffle")
+                       resample="up")
     identity_init(down)
     identity_init(up)
     x = torch.randn(3, 1, 8, 8)
@@ -75,13 +74,6 @@ def test_shuffle_shortcut_carries_every_pixel_down_and_up():
 def test_eye_keeps_the_first_channels():
     w = eye_(torch.empty(3, 5, 1, 1), gain=2.0)
     assert w[:, :, 0, 0].tolist() == [[2, 0, 0, 0, 0], [0, 2, 0, 0, 0], [0, 0, 2, 0, 0]]
-
-
-def test_identity_init_needs_lossless_residual_stages():
-    with pytest.raises(ValueError, match="shortcut='shuffle'"):
-        ModelConfig(init="identity", shortcut="pool")
-    with pytest.raises(ValueError, match="residual_stages"):
-        ModelConfig(init="identity", shortcut="shuffle", residual_stages=False)
 
 
 def test_discriminator_warmup_teaches_real_versus_other_domain():

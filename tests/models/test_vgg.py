@@ -9,10 +9,12 @@ from ctbridge.models.vgg import VGG16_STAGES, VGGEncoder, VGGGenerator, stage_ch
 
 def test_vgg16_topology_at_width_one():
     enc = VGGEncoder(["a"], width=1.0, shared_layers=0)
-    convs = [m for m in enc.modules() if isinstance(m, nn.Conv2d)]
+    convs = [m for m in enc.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
     assert len(convs) == 13  # 2 + 2 + 3 + 3 + 3
     assert [c.out_channels for c in convs] == [64] * 2 + [128] * 2 + [256] * 3 + [512] * 6
-    assert all(c.kernel_size == (3, 3) for c in convs)
+    # beside them only the stage shortcuts' 1x1 projections
+    others = [m for m in enc.modules() if isinstance(m, nn.Conv2d) and m not in convs]
+    assert all(c.kernel_size == (1, 1) for c in others)
     assert [n for n, _ in VGG16_STAGES] == [2, 2, 3, 3, 3]
 
 

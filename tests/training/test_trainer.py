@@ -66,18 +66,6 @@ def test_run_folder_holds_logs_figures_and_checkpoint(domain_folders, tmp_path):
     assert "resumed" not in (run / "train.log").read_text()
 
 
-def test_a_gated_model_saves_its_gate_maps(domain_folders, tmp_path):
-    cfg = _config("gmm_unit", steps=2, extra=["model.n_components=2", "sample_every=2",
-                                              "model.output_gate=latent"])
-    latest = Trainer(cfg, domain_folders, tmp_path / "run", progress=False).run()
-    assert (tmp_path / "run" / "samples" / "gate_0000002.png").is_file()
-    translator = Translator.from_checkpoint(latest)
-    assert translator.model.config.output_gate == "latent"  # the checkpoint knows its gate
-    scan = make_scan(shape=(2, 32, 32), seed=5)
-    out = translator.translate_scan(scan, "ce", source="nc").scan
-    assert out.shape == scan.shape and np.isfinite(out.array).all()
-
-
 def test_three_domains_train(domain_folders, tmp_path):
     cfg = _config("gmm_unit", steps=2, extra=["model.domains=[nc, ce, venous]",
                                               "model.n_components=2"])
@@ -120,9 +108,8 @@ def test_train_step_changes_generator_and_discriminator(domain_folders, tmp_path
 
 
 def test_discriminator_warmup_runs_once_and_resume_stays_bit_exact(domain_folders, tmp_path):
-    cfg = _config("gmm_unit", extra=["model.n_components=2", "model.shortcut=shuffle",
-                                     "model.init=identity", "optim.d_warmup_steps=30",
-                                     "optim.lr_d=0.002", "data.contrast_fraction=0.5",
+    cfg = _config("gmm_unit", extra=["model.n_components=2", "optim.d_warmup_steps=30",
+                                     "optim.lr=0.002", "data.contrast_fraction=0.5",
                                      "data.body_fraction=0.25"])
     straight = Trainer(cfg, domain_folders, tmp_path / "a", progress=False).run()
     log_a = (tmp_path / "a" / "train.log").read_text()
@@ -137,41 +124,13 @@ def test_discriminator_warmup_runs_once_and_resume_stays_bit_exact(domain_folder
         (resumed / "model.safetensors").read_bytes()
 
 
-def test_separate_discriminator_learning_rate_and_channels_last(domain_folders, tmp_path):
-    cfg = _config("unit", extra=["optim.lr_d=0.003"])
+def test_learning_rate_and_channels_last(domain_folders, tmp_path):
+    cfg = _config("unit", extra=["optim.lr=0.003"])
     trainer = Trainer(cfg, domain_folders, tmp_path / "lr", progress=False)
     trainer._load_data()
     trainer.train_step(0)
-    assert trainer.optimizers["d"].param_groups[0]["lr"] == pytest.approx(0.003)
-    assert trainer.optimizers["g"].param_groups[0]["lr"] == pytest.approx(cfg.optim.lr)
+    for name in ("g", "d"):
+        assert trainer.optimizers[name].param_groups[0]["lr"] == pytest.approx(0.003)
     conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d)
                 and m.kernel_size == (3, 3) and m.in_channels > 1)
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
-
-
-def test_weight_average_is_what_the_checkpoint_saves_and_resume_stays_bit_exact(
-        domain_folders, tmp_path):
-    from safetensors.torch import load_file
-
-    from ctbridge.errors import CheckpointError
-
-    cfg = _config("gmm_unit", extra=["model.n_components=3", "optim.ema_decay=0.9"])
-    straight = Trainer(cfg, domain_folders, tmp_path / "a", progress=False).run()
-    Trainer(cfg, domain_folders, tmp_path / "b", progress=False).run(until=2)
-    resumed = Trainer(cfg, domain_folders, tmp_path / "b", resume=True, progress=False).run()
-    for name in ("model.safetensors", "trainer.safetensors"):
-        assert (straight / name).read_bytes() == (resumed / name).read_bytes(), name
-    saved = load_file(str(straight / "model.safetensors"))
-    extra = load_file(str(straight / "trainer.safetensors"))
-    raw = {k.removeprefix("raw."): v for k, v in extra.items() if k.startswith("raw.")}
-    assert int(extra["weight_average.updates"]) == 4
-    # generator side averaged (differs from the raw iterate), discriminators saved as trained
-    assert raw and all(not k.startswith("discriminators") for k in raw)
-    assert any(not torch.equal(saved[k], v) for k, v in raw.items())
-    assert all(k in raw for k in saved if k.split(".")[0] in ("encoder", "generator", "latent")
-               and not k.endswith(("usage",)))
-    # a run written without the average cannot silently resume with one
-    plain = _config("gmm_unit", extra=["model.n_components=3"])
-    Trainer(plain, domain_folders, tmp_path / "c", progress=False).run(until=2)
-    with pytest.raises(CheckpointError, match="ema_decay"):
-        Trainer(cfg, domain_folders, tmp_path / "c", resume=True, progress=False).run()

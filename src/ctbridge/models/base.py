@@ -22,13 +22,8 @@ from functools import partial
 import torch
 from torch import nn
 
-from ctbridge.data.intensity import IntensityScaler
 from ctbridge.models import losses as L
 from ctbridge.models.config import ModelConfig
-from ctbridge.models.discriminator import smooth_noise
-
-MODEL_UNITS_PER_HU = IntensityScaler().soft_tissue_slope
-"""Converts ``d_noise_hu`` to the model range (soft tissue, where the phases differ)."""
 
 
 @contextlib.contextmanager
@@ -64,7 +59,6 @@ class TranslationModel(nn.Module):
         super().__init__()
         self.config = config
         self.domains: list[str] = list(config.domains)
-        self.progress = 0.0  # share of training done, set by the trainer every step
         # one network call for several inputs where exact (:meth:`_in_one_call`); False gives
         # one call per input, the reference that tests and benchmarks compare against
         self.batch_calls = True
@@ -97,19 +91,9 @@ class TranslationModel(nn.Module):
                                  f"(B, C, H, W) with H and W divisible by {m}")
 
     def judge(self, domain: str, x: torch.Tensor) -> torch.Tensor:
-        """D_domain's scores (B, 1, h', w') for ``x``, a real or translated patch of ``domain``.
-
-        In training with ``config.d_noise_hu`` the discriminator sees ``x`` plus smooth random
-        intensity fields (:func:`~ctbridge.models.discriminator.smooth_noise`) whose size fades
-        with :attr:`progress`: instance noise at organ scale, so that the score varies smoothly
-        between the HU of one phase and the other (docs/method.md, Discriminators).
-        """
+        """D_domain's scores (B, 1, h', w') for ``x``, a real or translated patch of ``domain``."""
         discriminators = self.discriminators
         assert isinstance(discriminators, nn.ModuleDict)
-        c = self.config
-        if c.d_noise_hu and self.training and self.progress < 1:
-            std = c.d_noise_hu * MODEL_UNITS_PER_HU * (1 - self.progress)
-            x = x + std * smooth_noise(x, c.d_noise_px)
         return discriminators[domain](x)
 
     def check_input(self, x: torch.Tensor) -> None:
@@ -141,9 +125,8 @@ class TranslationModel(nn.Module):
         """``[net(a, b, ...) for a, b, ... in zip(*inputs)]``, computed as one call on the
         concatenated batches: small convolutions on a CPU cost mostly per call, so this is
         ~10 % of a GMM-UNIT training step (``benchmarks/bench_preset_step.py``). Exact for
-        per-sample normalisations; with "batch" norm or ``batch_calls`` off, one call per input."""
-        if not self.batch_calls or "batch" in (self.config.generator_norm,
-                                               self.config.discriminator_norm):
+        per-sample normalisations (every model's); with ``batch_calls`` off, one call per input."""
+        if not self.batch_calls:
             return [net(*args) for args in zip(*inputs, strict=True)]
         sizes = [t.shape[0] for t in inputs[0]]
         return list(net(*(torch.cat(list(ts)) for ts in inputs)).split(sizes))
@@ -152,14 +135,13 @@ class TranslationModel(nn.Module):
                                     ) -> dict[str, torch.Tensor]:
         """D_j taught to tell real x_j (real) from the real scans of every other domain (fake).
 
-        At an identity initialisation (``ModelConfig.init='identity'``) the translations
+        (GMM-)UNIT starts as the identity (:mod:`ctbridge.models.gmm_unit`): the translations
         x_i->j that D_j will judge first *are* the x_i, so this is the adversarial game's first
         D objective, learnt from real patches alone at a fraction of the cost (no encoder or
         generator pass). The discriminators then start the game already knowing where the
         phases differ. Needs ``self.discriminators`` (one per domain).
         """
         self.check_batch(batch)
-        mode = self.config.gan_mode
         total = batch[self.domains[0]].new_zeros(())
         hits = total.clone()
         n_src = len(self.domains) - 1
@@ -168,7 +150,7 @@ class TranslationModel(nn.Module):
             real, *others = self._in_one_call(partial(self.judge, dst),
                                               [batch[dst], *(batch[src] for src in sources)])
             for other in others:  # (B, 1, h', w')
-                total = total + L.gan_discriminator_loss(real, other, mode) / n_src
+                total = total + L.gan_discriminator_loss(real, other) / n_src
                 hits = hits + (real.mean(dim=(1, 2, 3)) > other.mean(dim=(1, 2, 3))
                                ).float().mean().detach() / (n_src * len(self.domains))
         return {"total": total, "gan": total.detach() / len(self.domains), "ranked": hits}

@@ -1,6 +1,5 @@
 """Building blocks shared by every network: norm/activation factories, conv-norm-act,
-resize-convolution upsampling, residual blocks, weight initialisation, the source's
-high-pass band (:class:`HighPass`).
+resize-convolution upsampling, residual blocks and stage shortcuts, weight initialisation.
 
 Upsampling is always nearest-neighbour resize followed by a convolution (Odena et al. 2016,
 "Deconvolution and checkerboard artifacts"): a transposed convolution's uneven kernel overlap
@@ -106,7 +105,6 @@ class ResizeConv(nn.Sequential):
 
 ALPHA_INIT = 0.1
 Resample = Literal["none", "down", "up"]
-ShortcutKind = Literal["pool", "shuffle"]
 
 
 class StageShortcut(nn.Module):
@@ -120,69 +118,34 @@ class StageShortcut(nn.Module):
     stage by stage; not 0, so that every weight already gets a gradient on the first step.
 
     ``proj`` maps ``in_channels`` to ``out_channels`` (a 1x1 conv where they differ) and
-    follows the stage's resolution change (``resample``) in one of two ways (``kind``):
-
-    * ``'pool'``: the body pools outside the shortcut (down) or ``proj`` upsamples with nearest
-      neighbours (up). Lossy: every 2x2 block of the path's output is one value.
-    * ``'shuffle'``: space-to-depth (``PixelUnshuffle``) then the 1x1 conv (down), or the 1x1
-      conv then depth-to-space (``PixelShuffle``, up; Shi et al. 2016). Lossless: the path can
-      carry every pixel through the 1/4-resolution latent and back, so the network can start as
-      the identity (:func:`identity_init`). The body includes the stage's max-pool.
+    follows the stage's resolution change (``resample``) losslessly: space-to-depth
+    (``PixelUnshuffle``) then the 1x1 conv (down), or the 1x1 conv then depth-to-space
+    (``PixelShuffle``, up; Shi et al. 2016). The path can carry every pixel through the
+    1/4-resolution latent and back, so the network can start as the identity
+    (:func:`identity_init`); max-pool/nearest shortcuts were blocky at the latent period
+    (docs/method.md, Networks). The body includes the stage's max-pool or upsampling.
     """
 
     def __init__(self, body: nn.Module, in_channels: int, out_channels: int, *,
-                 resample: Resample = "none", kind: ShortcutKind = "pool") -> None:
+                 resample: Resample = "none") -> None:
         super().__init__()
         self.body = body
         proj: list[nn.Module] = []
         c_in, c_out = in_channels, out_channels
-        if resample == "down" and kind == "shuffle":
+        if resample == "down":
             proj.append(nn.PixelUnshuffle(2))
             c_in *= 4
-        if resample == "up" and kind == "pool":
-            proj.append(nn.Upsample(scale_factor=2, mode="nearest"))
-        if resample == "up" and kind == "shuffle":
+        if resample == "up":
             c_out *= 4
         if c_in != c_out:
             proj.append(nn.Conv2d(c_in, c_out, 1, bias=False))
-        if resample == "up" and kind == "shuffle":
+        if resample == "up":
             proj.append(nn.PixelShuffle(2))
         self.proj = nn.Sequential(*proj)
         self.alpha = nn.Parameter(torch.tensor(ALPHA_INIT))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x) + self.alpha * self.body(x)
-
-
-class HighPass(nn.Module):
-    """``x - gaussian_blur(x, sigma)``: the fine band of an image (noise grain, one- and
-    two-pixel structures such as small calcified plaques), without parameters.
-
-    Replicate padding, so a patch's border is not mistaken for an edge. The kernel is a
-    non-persistent buffer: checkpoints do not change. Uses MONAI's separable filtering.
-
-    Example:
-        >>> hp = HighPass(1.5)
-        >>> float(hp(torch.full((1, 1, 16, 16), 3.0)).abs().max())  # a flat image has none
-        0.0
-    """
-
-    def __init__(self, sigma: float) -> None:
-        super().__init__()
-        from monai.networks.layers.convutils import gaussian_1d
-
-        if sigma <= 0:
-            raise ValueError(f"sigma must be > 0, got {sigma}")
-        self.sigma = float(sigma)
-        kernel = gaussian_1d(torch.tensor(self.sigma), truncated=4.0, approx="sampled",
-                             normalize=True)
-        self.register_buffer("kernel", kernel.float(), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from monai.networks.layers.simplelayers import separable_filtering
-
-        k = self.kernel.to(dtype=x.dtype)
-        return x - separable_filtering(x, [k] * (x.ndim - 2), mode="replicate")
 
 
 def eye_(weight: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
@@ -240,9 +203,8 @@ def init_weights(module: nn.Module, scheme: Literal["kaiming", "normal"] = "kaim
                  gain: float = 0.02) -> None:
     """Initialise every conv in ``module``.
 
-    ``'kaiming'`` (fan-in, leaky-ReLU 0.2) is (GMM-)UNIT's opt-in ``init: kaiming`` (it trained
-    the residual VGG stacks more slowly than PyTorch's default: docs/method.md); ``'normal'`` is
-    CycleGAN's N(0, 0.02). Biases start at zero and norm layers at identity.
+    ``'kaiming'`` (fan-in, leaky-ReLU 0.2) is the QC network's; ``'normal'`` is CycleGAN's
+    N(0, 0.02). Biases start at zero and norm layers at identity.
     """
     for m in module.modules():
         if isinstance(m, nn.Conv2d):

@@ -93,11 +93,11 @@ class CycleGAN(TranslationModel):
         super().__init__(config)
         c = config
         self.generators = nn.ModuleDict({
-            self.key(s, t): ResNetGenerator(c.in_channels, c.in_channels, width=c.width,
-                                            n_res_blocks=c.n_res_blocks, norm=c.generator_norm)
+            self.key(s, t): ResNetGenerator(width=c.width, n_res_blocks=c.n_res_blocks,
+                                            norm=c.generator_norm)
             for s, t in self.pairs()})
         self.discriminators = domain_discriminators(
-            self.domains, c.in_channels, width=c.discriminator_width, n_layers=c.d_layers,
+            self.domains, width=c.discriminator_width, n_layers=c.d_layers,
             norm=c.discriminator_norm)
         self.pools = nn.ModuleDict({d: ImagePool(c.pool_size) for d in self.domains})
         init_weights(self.generators, "normal", 0.02)  # CycleGAN: N(0, 0.02)
@@ -126,7 +126,6 @@ class CycleGAN(TranslationModel):
     def discriminator_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """sum_t 0.5 * D-loss(D_t(x_t), D_t(pool(G_{s->t}(x_s) for s != t)))  (CycleGAN eq. 1)."""
         self.check_batch(batch)
-        mode = self.config.gan_mode
         total = batch[self.domains[0]].new_zeros(())
         score_real, score_fake = total.clone(), total.clone()
         n = len(self.domains)
@@ -137,7 +136,7 @@ class CycleGAN(TranslationModel):
                 fakes = self.pools[dst].query(fresh)
             real = self.discriminators[dst](batch[dst])  # (B, 1, h', w')
             fake = self.discriminators[dst](fakes)  # ((N-1)B, 1, h', w')
-            total = total + 0.5 * L.gan_discriminator_loss(real, fake, mode)
+            total = total + 0.5 * L.gan_discriminator_loss(real, fake)
             score_real = score_real + real.mean().detach() / n
             score_fake = score_fake + fake.mean().detach() / n
         return {"total": total, "gan": total.detach() / n, "score_real": score_real,
@@ -154,7 +153,7 @@ class CycleGAN(TranslationModel):
             for src, dst in self.pairs():
                 x = batch[src]  # (B, 1, H, W)
                 fake = self.generator(src, dst)(x)  # x_src->dst
-                gan = L.gan_generator_loss(self.discriminators[dst](fake), c.gan_mode)
+                gan = L.gan_generator_loss(self.discriminators[dst](fake))
                 back = self.generator(dst, src)(fake)  # x_src->dst->src
                 cyc = L.reconstruction_loss(x, back)
                 pair = gan + L.cyclegan_cycle_loss(x, back, lambda_cycle=c.lambda_cycle)

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ctbridge.models.blocks import ConvNormAct, NormKind, scaled
@@ -31,7 +30,7 @@ class PatchDiscriminator(nn.Module):
             (3 -> 32x32 works, receptive field 70x70).
         norm: normalisation (never on the first layer, as in the paper).
 
-    Output: raw scores (B, 1, h, w), no sigmoid (the BCE loss takes logits).
+    Output: raw scores (B, 1, h, w), no sigmoid (least-squares GAN targets 1 and 0).
     """
 
     def __init__(self, in_channels: int = 1, *, width: float = 1.0, n_layers: int = 3,
@@ -59,27 +58,9 @@ class PatchDiscriminator(nn.Module):
         return self.net(x)  # (B, 1, ~H / 2**n_layers - 2, ~W / 2**n_layers - 2)
 
 
-def domain_discriminators(domains: Sequence[str], in_channels: int, *, width: float,
-                          n_layers: int, norm: NormKind) -> nn.ModuleDict:
-    """One :class:`PatchDiscriminator` D_i per domain, keyed by domain name."""
-    return nn.ModuleDict({d: PatchDiscriminator(in_channels, width=width, n_layers=n_layers,
-                                                norm=norm) for d in domains})
+def domain_discriminators(domains: Sequence[str], *, width: float, n_layers: int,
+                          norm: NormKind) -> nn.ModuleDict:
+    """One :class:`PatchDiscriminator` D_i of one-channel images per domain, keyed by name."""
+    return nn.ModuleDict({d: PatchDiscriminator(width=width, n_layers=n_layers, norm=norm)
+                          for d in domains})
 
-
-def smooth_noise(like: torch.Tensor, sigma_px: float) -> torch.Tensor:
-    """Zero-mean Gaussian random fields of unit standard deviation, shaped like ``like``
-    (B, C, H, W), correlated over ``sigma_px`` pixels (white noise blurred by a Gaussian).
-
-    Added to a discriminator's inputs it shifts whole structures up or down by a random amount,
-    i.e. instance noise (Sonderby et al. 2017) at the scale of organs rather than of pixels.
-    """
-    radius = int(3 * sigma_px + 0.5)
-    t = torch.arange(-radius, radius + 1, dtype=like.dtype, device=like.device)
-    kernel = torch.exp(-0.5 * (t / sigma_px) ** 2)
-    kernel = kernel / kernel.square().sum().sqrt()  # unit std after both passes
-    b, c, h, w = like.shape
-    white = torch.randn(b * c, 1, h + 2 * radius, w + 2 * radius, dtype=like.dtype,
-                        device=like.device)
-    field = F.conv2d(white, kernel.view(1, 1, -1, 1))  # (B*C, 1, h, w + 2r)
-    field = F.conv2d(field, kernel.view(1, 1, 1, -1))  # (B*C, 1, h, w)
-    return field.view(b, c, h, w)

@@ -5,7 +5,7 @@ stages shared, :mod:`ctbridge.models.vgg`), a PatchGAN D_i; one latent module sh
 domains (:mod:`ctbridge.models.latent`: K heads, per-domain posterior variances, prior).
 UNIT (Liu et al. 2017) is this class with K = 1 and a fixed N(0, I) prior.
 
-Streams per step (DESIGN.md §2), for every domain i and every other domain j:
+Streams per step (docs/method.md, Losses), for every domain i and every other domain j:
 
 * reconstruction  x_i -> z_i ~ q_i(z | x_i) -> G_i(z_i)             VAE loss (eq. 3-4)
 * translation     x_i -> z_i -> x_i->j = G_j(z_i), judged by D_j     GAN loss (eq. 5-6)
@@ -32,12 +32,11 @@ from functools import partial
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.models import losses as L
-from ctbridge.models.base import MODEL_UNITS_PER_HU, TranslationModel, frozen
-from ctbridge.models.blocks import HighPass, eye_, identity_init, init_weights
+from ctbridge.models.base import TranslationModel, frozen
+from ctbridge.models.blocks import eye_, identity_init
 from ctbridge.models.config import ModelConfig
 from ctbridge.models.discriminator import domain_discriminators
 from ctbridge.models.latent import MixtureLatent, Posterior
@@ -45,6 +44,9 @@ from ctbridge.models.vgg import VGGEncoder, VGGGenerator
 
 IDENTITY_LATENT_NOISE = 0.01
 """Model-range size that the training noise of the latent decodes to at an identity init."""
+POSTERIOR_STD_INIT = 0.1
+"""Initial posterior std Sigma^(1/2) of GMM-UNIT (learnable; UNIT's stays 1): reconstruction
+L1 0.32 against 0.82 with 1 after 250 steps (docs/method.md, Networks)."""
 
 
 class GMMUNIT(TranslationModel):
@@ -55,47 +57,22 @@ class GMMUNIT(TranslationModel):
         c = config
         self.downsampling = c.n_down
         self.scaler = IntensityScaler()  # the data's HU map (models.base), for HU-aware losses
-        # the HU window of the opt-in intensity-distribution loss, in model units
+        # the HU window of the intensity-distribution loss, in model units
         self.phase_window = tuple(float(self.scaler.to_model(np.float64(v)))
                                   for v in c.histogram_window_hu)
         self.keep_level = float(self.scaler.to_model(np.float64(c.keep_calcium_hu)))
         net = dict(width=c.width, n_down=c.n_down, shared_layers=c.shared_layers,
-                   norm=c.generator_norm, act="lrelu", residual=c.residual_stages,
-                   shortcut=c.shortcut)
-        self.encoder = VGGEncoder(self.domains, in_channels=c.in_channels, **net)
+                   norm=c.generator_norm, act="lrelu")
+        self.encoder = VGGEncoder(self.domains, **net)  # one image channel in, one out
         latent_dim = c.latent_dim or self.encoder.out_channels
         self.latent = MixtureLatent(self.encoder.out_channels, latent_dim, c.n_components,
                                     len(self.domains), fixed_prior=c.fixed_prior,
-                                    posterior_std_init=c.posterior_std_init)
-        # with the pixel gate, one more output channel: the gate's logit
-        self.generator = VGGGenerator(
-            self.domains, latent_dim=latent_dim,
-            out_channels=c.in_channels + int(c.output_gate == "pixel"), **net)
-        # with the latent gate, one 1x1 head per target domain on z
-        self.gate_heads = nn.ModuleDict(
-            {d: nn.Conv2d(latent_dim, 1, 1) for d in self.domains if self.is_gated(d)}
-            if c.output_gate == "latent" else {})
-        # opt-in: the source's fine band goes around the latent (docs/method.md)
-        self.source_detail = HighPass(c.source_detail_px) if c.source_detail_px else None
+                                    posterior_std_init=POSTERIOR_STD_INIT)
+        self.generator = VGGGenerator(self.domains, latent_dim=latent_dim, **net)
         self.discriminators = domain_discriminators(
-            self.domains, c.in_channels, width=c.discriminator_width, n_layers=c.d_layers,
+            self.domains, width=c.discriminator_width, n_layers=c.d_layers,
             norm=c.discriminator_norm)
-        if c.init == "kaiming":
-            for module in (self.encoder, self.latent.heads, self.generator,
-                           self.discriminators):
-                init_weights(module, "kaiming")
-        if c.init == "identity":
-            self._init_identity()
-        if c.output_gate != "none":
-            with torch.no_grad():  # a constant gate to start with
-                for d in filter(self.is_gated, self.domains):
-                    if c.output_gate == "pixel":
-                        out = self.generator.private[d][-1]
-                        out.weight[c.in_channels:].zero_()
-                        out.bias[c.in_channels:].fill_(c.output_gate_bias)
-                    else:
-                        self.gate_heads[d].weight.zero_()
-                        self.gate_heads[d].bias.fill_(c.output_gate_bias)
+        self._init_identity()
 
     def _init_identity(self) -> None:
         """Start every E_i -> z -> G_j as the identity, translation included.
@@ -109,7 +86,7 @@ class GMMUNIT(TranslationModel):
         """
         identity_init(self.encoder)
         identity_init(self.generator)
-        std = 1.0 if self.config.fixed_prior else self.config.posterior_std_init
+        std = 1.0 if self.config.fixed_prior else POSTERIOR_STD_INIT
         gain = std / IDENTITY_LATENT_NOISE
         heads = self.latent.heads  # (K*C, in, 1, 1)
         k, c = self.latent.n_components, self.latent.latent_dim
@@ -129,7 +106,7 @@ class GMMUNIT(TranslationModel):
 
     # ----------------------------------------------------------------------------- parts
     def generator_parameters(self) -> list[nn.Parameter]:
-        mods = (self.encoder, self.latent, self.generator, self.gate_heads)
+        mods = (self.encoder, self.latent, self.generator)
         return [p for m in mods for p in m.parameters() if p.requires_grad]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
@@ -141,78 +118,8 @@ class GMMUNIT(TranslationModel):
         return self.latent.posterior(h, self.domain_index(domain))  # means (B, K, C, h, w)
 
     def decode(self, z: torch.Tensor, domain: str) -> torch.Tensor:
-        """G_domain(z): (B, C, h, w) latent -> (B, in_channels, H, W) image, linear output;
-        with an output gate, its logit as one more channel."""
-        out = self.generator(z, domain)
-        if self.config.output_gate == "latent" and domain in self.gate_heads:
-            logit = F.interpolate(self.gate_heads[domain](z), size=out.shape[-2:],
-                                  mode="bilinear", align_corners=False)
-            out = torch.cat([out, logit], dim=1)
-        return out
-
-    def render(self, z: torch.Tensor, domain: str, source: torch.Tensor) -> torch.Tensor:
-        """G_domain(z) for z encoded from the image ``source``, finished by :meth:`finish`."""
-        return self.finish(self.decode(z, domain), source, domain)
-
-    def is_gated(self, domain: str) -> bool:
-        """Whether outputs of G_domain are blended with their source by a gate."""
-        c = self.config
-        return c.output_gate != "none" and (c.output_gate_into is None
-                                            or domain in c.output_gate_into)
-
-    def finish(self, out: torch.Tensor, source: torch.Tensor, domain: str, *,
-               reconstruction: bool = False) -> torch.Tensor:
-        """G_domain's output made from ``source`` as the image it stands for: with
-        ``output_gate``, blended per pixel with ``source`` by the generator's gate (the VAE's
-        own reconstruction ungated unless ``gate_reconstruction``); with ``source_detail_px``,
-        plus ``source``'s fine band, so one-pixel detail need not pass the latent."""
-        c = self.config
-        if c.output_gate != "none":
-            if not self.is_gated(domain) or (reconstruction and not c.gate_reconstruction):
-                return out[:, :c.in_channels]
-            return self.gated(out, source)
-        if self.source_detail is not None:
-            out = out + self.source_detail(source)
-        return out
-
-    def gate_of(self, out: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-        """The gate a (B, 1, H, W) of a generator output (content channels, then the gate's
-        logit) made from ``source``; with ``gate_open_above_hu``, never below the ramp of the
-        content's change from half that value (0) to that value (1), so large changes
-        (enhancement, wash-out) always pass and only small ones can be held back."""
-        c = self.config
-        gate = torch.sigmoid(out[:, c.in_channels:])
-        if c.gate_open_above_hu:
-            change_hu = ((out[:, :c.in_channels] - source).abs().amax(dim=1, keepdim=True)
-                         .detach() / MODEL_UNITS_PER_HU)
-            half = c.gate_open_above_hu / 2
-            gate = torch.maximum(gate, ((change_hu - half) / half).clamp(0.0, 1.0))
-        return gate
-
-    def gated(self, out: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-        """a * content + (1 - a) * source from a generator output (content channels, then the
-        gate's logit): where a -> 0 the source passes untouched, at full resolution."""
-        gate = self.gate_of(out, source)  # (B, 1, H, W), broadcast over image channels
-        content = out[:, :self.config.in_channels]
-        blended = source + gate * (content - source)
-        if self.config.gate_full_gradient and torch.is_grad_enabled():
-            # adds 0, and gives the content the (1 - a) share of the gradient the gate took
-            blended = blended + (1 - gate).detach() * (content - content.detach())
-        return blended
-
-    @torch.no_grad()
-    def gate_map(self, x: torch.Tensor, source: str, target: str) -> torch.Tensor:
-        """The gate a (B, 1, H, W) of ``source`` -> ``target`` for ``x``: where the
-        translation is made (1) and where the source is kept (0); all ones into a domain
-        whose generator is not gated. Needs ``output_gate``."""
-        if self.config.output_gate == "none":
-            raise ValueError("this model has no output gate (model.output_gate is off)")
-        self.check_input(x)
-        if not self.is_gated(target):
-            return x.new_ones(x.shape[0], 1, *x.shape[-2:])
-        h = self.encoder(x, source)
-        z = self.latent.most_responsible_mean(h, self.domain_index(source))
-        return self.gate_of(self.decode(z, target), x)
+        """G_domain(z): (B, C, h, w) latent -> (B, 1, H, W) image, linear output."""
+        return self.generator(z, domain)
 
     # ----------------------------------------------------------------------------- losses
     def discriminator_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -229,12 +136,12 @@ class GMMUNIT(TranslationModel):
         for dst in self.domains:
             sources = [src for src in self.domains if src != dst]
             with torch.no_grad():
-                fakes = [self.render(z[src], dst, batch[src]) for src in sources]  # (B, 1, H, W)
+                fakes = [self.decode(z[src], dst) for src in sources]  # (B, 1, H, W)
             # the real patches and every source's translations in one call of D_dst
             real, *judged = self._in_one_call(partial(self.judge, dst), [batch[dst], *fakes])
             score_real = score_real + real.mean().detach() / len(self.domains)
             for fake in judged:  # (B, 1, h', w')
-                loss = L.gan_discriminator_loss(real, fake, c.gan_mode) / n_src
+                loss = L.gan_discriminator_loss(real, fake) / n_src
                 total = total + c.lambda0 * loss
                 gan = gan + loss.detach() / len(self.domains)
                 score_fake = score_fake + fake.mean().detach() / (n_src * len(self.domains))
@@ -268,8 +175,7 @@ class GMMUNIT(TranslationModel):
             for d in self.domains:
                 order = [d, *(src for src in self.domains if src != d)]
                 outs = self._in_one_call(partial(self.decode, domain=d), [z[src] for src in order])
-                rendered.update({(src, d): self.finish(out, x[src], d, reconstruction=src == d)
-                                 for src, out in zip(order, outs, strict=True)})
+                rendered.update({(src, d): out for src, out in zip(order, outs, strict=True)})
             for d in self.domains:
                 recon = L.reconstruction_loss(x[d], rendered[(d, d)], weight[d])
                 total = total + L.vae_loss(kl[d], recon, lambda1=c.lambda1, lambda2=c.lambda2)
@@ -280,18 +186,16 @@ class GMMUNIT(TranslationModel):
                 scores = self.judge(dst, x_fake)  # (B, 1, h', w')
                 post_back = self.encode(x_fake, dst)  # q_dst(z | x_src->dst)
                 kl_back = self.latent.kl(post_back)
-                x_cycle = self.render(self.latent.sample(post_back), src, x_fake)  # ->dst->src
+                x_cycle = self.decode(self.latent.sample(post_back), src)  # ->dst->src
                 cyc = L.reconstruction_loss(x[src], x_cycle, weight[src])
-                pair = (L.gan_loss(scores, lambda0=c.lambda0, mode=c.gan_mode)
+                pair = (L.gan_loss(scores, lambda0=c.lambda0)
                         + L.cycle_loss(kl[src], kl_back, cyc, lambda3=c.lambda3,
                                        lambda4=c.lambda4,
                                        lambda_kl_translated=c.lambda_cycle_kl_translated))
-                hist_weight = c.lambda_histogram * c.histogram_scale_into.get(dst, 1.0)
-                if hist_weight:
-                    hist = L.intensity_distribution_loss(
-                        x_fake, x[dst], x[src], low=lo, high=hi,
-                        by_source_rank=c.histogram_by_source_rank, cells=c.histogram_cells)
-                    pair = pair + hist_weight * hist
+                if c.lambda_histogram:
+                    hist = L.intensity_distribution_loss(x_fake, x[dst], x[src], low=lo, high=hi,
+                                                         cells=c.histogram_cells)
+                    pair = pair + c.lambda_histogram * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
                 if src == c.keep_calcium_from and (c.lambda_keep_calcium
                                                    or c.lambda_keep_calcium_cycle):
@@ -305,7 +209,7 @@ class GMMUNIT(TranslationModel):
                             pair = pair + lam * keep
                             parts[name] = parts[name] + keep.detach() / n_tgt
                 total = total + pair / n_tgt
-                gan = L.gan_generator_loss(scores.detach(), c.gan_mode)  # unweighted, logged
+                gan = L.gan_generator_loss(scores.detach())  # unweighted, logged
                 parts["gan"] = parts["gan"] + gan / (n * n_tgt)
                 parts["cycle_kl"] = parts["cycle_kl"] + kl_back.detach() / (n * n_tgt)
                 parts["cycle_recon"] = parts["cycle_recon"] + cyc.detach() / (n * n_tgt)
@@ -334,8 +238,7 @@ class GMMUNIT(TranslationModel):
         else:  # one component at a time: never all K means of a whole-slice batch at once
             h = self.encoder(x, source)  # (B, 512*width, H / 2**n_down, W / 2**n_down)
             z = self.latent.most_responsible_mean(h, self.domain_index(source))
-        return self.finish(self.decode(z, target), x, target,
-                           reconstruction=source == target)
+        return self.decode(z, target)
 
     @torch.no_grad()
     def component_map(self, x: torch.Tensor, domain: str) -> torch.Tensor:

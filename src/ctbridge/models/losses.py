@@ -11,8 +11,8 @@ Conventions:
 * the reconstruction term -log p_G(x | z) is a Laplacian likelihood, i.e. L1, averaged over
   pixels (UNIT's reference implementation, and L1 keeps edges sharper than L2);
 * KL terms arrive already reduced (see :meth:`ctbridge.models.latent.MixtureLatent.kl`);
-* discriminators output logits/raw scores; ``'lsgan'`` regresses them to 1 (real) and 0
-  (fake) (Mao et al. 2017), ``'bce'`` is the original log-loss on logits.
+* discriminators output raw scores, which the least-squares GAN regresses to 1 (real) and 0
+  (fake) (Mao et al. 2017; UNIT's and CycleGAN's reference code).
 
 Example:
     >>> import torch
@@ -24,12 +24,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
-
-GanMode = Literal["lsgan", "bce"]
 
 
 def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor,
@@ -52,34 +48,22 @@ def vae_loss(kl: torch.Tensor, recon: torch.Tensor, *, lambda1: float,
     return lambda1 * kl + lambda2 * recon
 
 
-def _gan_target(scores: torch.Tensor, real: bool, mode: GanMode) -> torch.Tensor:
-    target = torch.ones_like(scores) if real else torch.zeros_like(scores)
-    if mode == "lsgan":
-        return F.mse_loss(scores, target)
-    if mode == "bce":
-        return F.binary_cross_entropy_with_logits(scores, target)
-    raise ValueError(f"unknown gan_mode {mode!r}")
+def gan_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor
+                           ) -> torch.Tensor:
+    """D's side of the adversarial game (eq. 5-6; CycleGAN eq. 1), unweighted, least squares:
+    E[(D(x) - 1)^2] + E[D(G(z))^2]."""
+    return (F.mse_loss(real_scores, torch.ones_like(real_scores))
+            + F.mse_loss(fake_scores, torch.zeros_like(fake_scores)))
 
 
-def gan_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
-                           mode: GanMode = "lsgan") -> torch.Tensor:
-    """D's side of the adversarial game (eq. 5-6; CycleGAN eq. 1), unweighted.
-
-    lsgan: E[(D(x) - 1)^2] + E[D(G(z))^2];  bce: -E[log D(x)] - E[log(1 - D(G(z)))].
-    """
-    return _gan_target(real_scores, True, mode) + _gan_target(fake_scores, False, mode)
+def gan_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """G's side (eq. 5-6; CycleGAN eq. 1), unweighted: E[(D(G(z)) - 1)^2]."""
+    return F.mse_loss(fake_scores, torch.ones_like(fake_scores))
 
 
-def gan_generator_loss(fake_scores: torch.Tensor, mode: GanMode = "lsgan") -> torch.Tensor:
-    """G's side (eq. 5-6; CycleGAN eq. 1), unweighted: E[(D(G(z)) - 1)^2] for lsgan,
-    the non-saturating -E[log D(G(z))] for bce."""
-    return _gan_target(fake_scores, True, mode)
-
-
-def gan_loss(fake_scores: torch.Tensor, *, lambda0: float, mode: GanMode = "lsgan"
-             ) -> torch.Tensor:
+def gan_loss(fake_scores: torch.Tensor, *, lambda0: float) -> torch.Tensor:
     """L_GAN_j for the generator: lambda0 times G's adversarial term.  (eq. 5-6)"""
-    return lambda0 * gan_generator_loss(fake_scores, mode)
+    return lambda0 * gan_generator_loss(fake_scores)
 
 
 def cycle_loss(kl_source: torch.Tensor, kl_translated: torch.Tensor, recon: torch.Tensor, *,
@@ -100,19 +84,18 @@ _LEFT_OUT = 1e4  # model range value that sorts after every pixel a loss compare
 
 def _masked_quantiles(x: torch.Tensor, mask: torch.Tensor, levels: torch.Tensor
                       ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(values of each row of ``x`` (B, N) at ``levels`` in [0, 1] -- (Q,) for every row or
-    (B, Q) per row -- among the row's ``mask``-ed entries; the count of those entries (B,))."""
+    """(values of each row of ``x`` (B, N) at ``levels`` (Q,) in [0, 1] among the row's
+    ``mask``-ed entries; the count of those entries (B,))."""
     n = mask.sum(dim=1)  # (B,)
     ranked = torch.where(mask, x, torch.full_like(x, _LEFT_OUT)).sort(dim=1).values
-    per_row = (levels if levels.dim() == 2 else levels[None]).float()  # bf16 cannot count
+    per_row = levels[None].float()  # bf16 cannot count
     index = (per_row * (n[:, None] - 1).clamp(min=0)).round().long()  # (B, Q)
     return ranked.gather(1, index), n
 
 
 def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: torch.Tensor, *,
                                 low: float, high: float, levels: int = 64,
-                                min_pixels: int = 16, by_source_rank: bool = False,
-                                cells: int = 1) -> torch.Tensor:
+                                min_pixels: int = 16, cells: int = 1) -> torch.Tensor:
     """Mean over patches of the 1-D Wasserstein-1 distance between the intensities of a
     translated patch and a real target-domain patch, each (B, 1, H, W).
 
@@ -126,11 +109,6 @@ def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: 
     a dotted lumen with the right median). Patches with fewer than ``min_pixels`` such pixels
     on either side do not count; the real patch is a constant.
 
-    ``by_source_rank``: instead of comparing the two distributions, each translated pixel is
-    pulled to the real patch's value at the rank its *source* pixel holds (histogram
-    specification as a target), so the change is a monotone function of the source HU and a
-    structure cannot be changed only in part.
-
     ``cells`` > 1 splits every patch into cells x cells tiles and compares each translated tile
     with the real patch's tile at the same place: the same-location pairing at a finer scale,
     so that where in the patch the values sit counts too.
@@ -140,19 +118,10 @@ def intensity_distribution_loss(fake: torch.Tensor, real: torch.Tensor, source: 
     f, r = fake.flatten(1), real.detach().flatten(1)
     src = source.detach().flatten(1)
     mask_f, mask_r = (src >= low) & (src <= high), (r >= low) & (r <= high)
-    if by_source_rank:
-        nf = mask_f.sum(dim=1)
-        order = torch.where(mask_f, src, torch.full_like(src, _LEFT_OUT)).argsort(dim=1)
-        rank = torch.empty_like(order).scatter_(
-            1, order, torch.arange(src.shape[1], device=src.device).expand_as(order))
-        level = (rank.float() / (nf[:, None] - 1).clamp(min=1)).clamp(max=1.0)  # (B, N)
-        target, nr = _masked_quantiles(r, mask_r, level)  # real value at the source's rank
-        error = ((f - target).abs() * mask_f).sum(dim=1) / nf.clamp(min=1).to(f.dtype)
-    else:
-        q = torch.linspace(0.0, 1.0, levels, device=fake.device)
-        fq, nf = _masked_quantiles(f, mask_f, q)
-        rq, nr = _masked_quantiles(r, mask_r, q)
-        error = (fq - rq).abs().mean(dim=1)
+    q = torch.linspace(0.0, 1.0, levels, device=fake.device)
+    fq, nf = _masked_quantiles(f, mask_f, q)
+    rq, nr = _masked_quantiles(r, mask_r, q)
+    error = (fq - rq).abs().mean(dim=1)
     keep = (nf >= min_pixels) & (nr >= min_pixels)  # (B,)
     per_patch = torch.where(keep, error, torch.zeros_like(error))
     return per_patch.sum() / keep.sum().clamp(min=1).to(fake.dtype)

@@ -5,7 +5,9 @@ convolutions with [64, 128, 256, 512, 512] channels, times ``width``). VGG pools
 stage, which would take a 32x32 patch to 1x1 -- no room for a plaque. Here only the first
 ``n_down`` stages end with a 2x2 max-pool (default 2: 32x32 -> 8x8 latent, 512x512 slice ->
 128x128), the deeper stages keep that resolution and keep adding receptive field and features,
-so the latent stays spatial and every latent location covers a 4x4 pixel block.
+so the latent stays spatial and every latent location covers a 4x4 pixel block. Every stage
+has a lossless shortcut around it (:class:`~ctbridge.models.blocks.StageShortcut`): same
+convolutions, channels and resolutions as VGG-16 (why: docs/method.md, Networks).
 
 The generator mirrors the encoder stage by stage; where the encoder pooled, the mirrored stage
 starts with a resize-convolution (nearest 2x + 3x3 conv). Its last layer is a linear 3x3 conv to
@@ -37,7 +39,6 @@ from ctbridge.models.blocks import (
     ConvNormAct,
     NormKind,
     ResizeConv,
-    ShortcutKind,
     StageShortcut,
     scaled,
 )
@@ -59,29 +60,21 @@ def _check_split(n_down: int, shared_layers: int) -> None:
 
 
 def encoder_stage(index: int, in_channels: int, *, width: float, pool: bool, norm: NormKind,
-                  act: ActKind, residual: bool = False, shortcut: ShortcutKind = "pool"
-                  ) -> nn.Sequential:
-    """VGG stage ``index`` (0-based): its 3x3 convs, then a 2x2 max-pool if ``pool``; with
-    ``residual``, a :class:`StageShortcut` of kind ``shortcut`` around them."""
+                  act: ActKind) -> nn.Sequential:
+    """VGG stage ``index`` (0-based): its 3x3 convs, then a 2x2 max-pool if ``pool``, with a
+    lossless :class:`StageShortcut` around them."""
     n_convs, _ = VGG16_STAGES[index]
     out = stage_channels(width)[index]
     layers: list[nn.Module] = []
     for i in range(n_convs):
         layers.append(ConvNormAct(in_channels if i == 0 else out, out, 3, norm=norm, act=act))
-    if residual and shortcut == "shuffle":  # the pool is inside the body, beside the shortcut
-        body = nn.Sequential(*layers, *([nn.MaxPool2d(2)] if pool else []))
-        return nn.Sequential(StageShortcut(body, in_channels, out,
-                                           resample="down" if pool else "none", kind="shuffle"))
-    if residual:
-        layers = [StageShortcut(nn.Sequential(*layers), in_channels, out)]
-    if pool:
-        layers.append(nn.MaxPool2d(2))
-    return nn.Sequential(*layers)
+    body = nn.Sequential(*layers, *([nn.MaxPool2d(2)] if pool else []))
+    return nn.Sequential(StageShortcut(body, in_channels, out,
+                                       resample="down" if pool else "none"))
 
 
 def generator_stage(index: int, in_channels: int, *, width: float, upsample: bool,
-                    norm: NormKind, act: ActKind, residual: bool = False,
-                    shortcut: ShortcutKind = "pool") -> nn.Sequential:
+                    norm: NormKind, act: ActKind) -> nn.Sequential:
     """Mirror of encoder stage ``index``: (resize-)conv in, 3x3 convs, out to the stage below.
 
     The output has the channels of stage ``index - 1`` (stage 0 keeps its own), so stacking
@@ -98,11 +91,8 @@ def generator_stage(index: int, in_channels: int, *, width: float, upsample: boo
             layers.append(ResizeConv(c_in, c_out, 3, norm=norm, act=act))
         else:
             layers.append(ConvNormAct(c_in, c_out, 3, norm=norm, act=act))
-    if residual:
-        return nn.Sequential(StageShortcut(nn.Sequential(*layers), in_channels, out,
-                                           resample="up" if upsample else "none",
-                                           kind=shortcut))
-    return nn.Sequential(*layers)
+    return nn.Sequential(StageShortcut(nn.Sequential(*layers), in_channels, out,
+                                       resample="up" if upsample else "none"))
 
 
 class VGGEncoder(nn.Module):
@@ -120,8 +110,7 @@ class VGGEncoder(nn.Module):
 
     def __init__(self, domains: Sequence[str], *, in_channels: int = 1, width: float = 1.0,
                  n_down: int = 2, shared_layers: int = 1, norm: NormKind = "none",
-                 act: ActKind = "lrelu", residual: bool = False,
-                 shortcut: ShortcutKind = "pool") -> None:
+                 act: ActKind = "lrelu") -> None:
         super().__init__()
         _check_split(n_down, shared_layers)
         self.n_down = n_down
@@ -132,7 +121,7 @@ class VGGEncoder(nn.Module):
             mods = []
             for s in indices:
                 mods.append(encoder_stage(s, c_in, width=width, pool=s < n_down, norm=norm,
-                                          act=act, residual=residual, shortcut=shortcut))
+                                          act=act))
                 c_in = chans[s]
             return nn.Sequential(*mods)
 
@@ -159,8 +148,7 @@ class VGGGenerator(nn.Module):
 
     def __init__(self, domains: Sequence[str], *, latent_dim: int, out_channels: int = 1,
                  width: float = 1.0, n_down: int = 2, shared_layers: int = 1,
-                 norm: NormKind = "none", act: ActKind = "lrelu", residual: bool = False,
-                 shortcut: ShortcutKind = "pool") -> None:
+                 norm: NormKind = "none", act: ActKind = "lrelu") -> None:
         super().__init__()
         _check_split(n_down, shared_layers)
         order = list(reversed(range(len(VGG16_STAGES))))  # stages 4, 3, 2, 1, 0
@@ -170,8 +158,7 @@ class VGGGenerator(nn.Module):
             mods = []
             for s in indices:
                 mods.append(generator_stage(s, c_in, width=width, upsample=s < n_down,
-                                            norm=norm, act=act, residual=residual,
-                                            shortcut=shortcut))
+                                            norm=norm, act=act))
                 c_in = chans[max(s - 1, 0)]
             return nn.Sequential(*mods)
 

@@ -8,8 +8,8 @@ run resumes bit for bit. Written atomically: a crash leaves the previous checkpo
 Layout of a checkpoint folder::
 
     config.yaml              the training config (model, data, optimiser, intensity scaling)
-    model.safetensors        model weights (the averaged ones when optim.ema_decay is set)
-    trainer.safetensors      optimiser moments, RNG state, raw training weights (resume only)
+    model.safetensors        model weights
+    trainer.safetensors      optimiser moments, RNG state (resume only)
     trainer.json             step, optimiser hyper-parameters (resume only)
 """
 
@@ -69,14 +69,9 @@ def save_checkpoint(
     optimizers: Mapping[str, torch.optim.Optimizer],
     step: int,
     extra: Mapping[str, Any] | None = None,
-    extra_tensors: Mapping[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write a complete checkpoint folder atomically (a crash leaves the previous one intact).
-
-    ``extra_tensors`` go to ``trainer.safetensors`` beside the optimiser state (e.g. the raw
-    training weights when ``model`` holds averaged ones)."""
-    tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state(),
-                                        **(extra_tensors or {})}
+    """Write a complete checkpoint folder atomically (a crash leaves the previous one intact)."""
+    tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
     plain: dict[str, Any] = {"step": step, "optimizers": {}, **(extra or {})}
     for name, opt in optimizers.items():
         t, p = optimizer_to_flat(opt, f"opt.{name}")
@@ -93,9 +88,8 @@ def save_checkpoint(
 
 
 def load_trainer_state(folder: Path, optimizers: Mapping[str, torch.optim.Optimizer]
-                       ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """Restore optimisers and the torch RNG; return the JSON state (``step`` ...) and the
-    tensors of ``trainer.safetensors`` (for what else was saved there, e.g. raw weights)."""
+                       ) -> dict[str, Any]:
+    """Restore optimisers and the torch RNG; return the JSON state (``step`` ...)."""
     tensors = load_tensors(folder / TRAINER_TENSORS)
     path = folder / TRAINER_JSON
     try:
@@ -105,4 +99,4 @@ def load_trainer_state(folder: Path, optimizers: Mapping[str, torch.optim.Optimi
     for name, opt in optimizers.items():
         optimizer_from_flat(opt, f"opt.{name}", tensors, plain["optimizers"][name])
     torch.set_rng_state(tensors["rng.torch"])
-    return plain, tensors
+    return plain

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ctbridge.config import drop_retired
 from ctbridge.data.intensity import IntensityConfig
 from ctbridge.models import ModelConfig
 
@@ -37,6 +38,10 @@ class DataConfig(BaseModel):
         return self
 
 
+RETIRED: dict[str, Any] = {"lr_d": None, "ema_decay": 0.0}
+"""Removed optimiser switches -> the value whose behaviour was kept (``drop_retired``)."""
+
+
 class OptimConfig(BaseModel):
     """Adam for G and D, constant learning rate then linear decay to zero (UNIT/CycleGAN)."""
 
@@ -44,21 +49,20 @@ class OptimConfig(BaseModel):
 
     steps: int = Field(100_000, ge=1, description="training iterations (one D and one G step)")
     lr: float = Field(1e-4, gt=0, description="Adam learning rate (UNIT: 1e-4; CycleGAN: 2e-4)")
-    lr_d: float | None = Field(None, gt=0, description=(
-        "discriminator learning rate; null = lr (two time-scale updates when larger, "
-        "Heusel et al. 2017)"))
     beta1: float = Field(0.5, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
     weight_decay: float = Field(1e-4, ge=0, description="UNIT uses 1e-4; CycleGAN 0")
     d_warmup_steps: int = Field(0, ge=0, description=(
         "discriminator-only steps before the adversarial game, on real patches of the other "
         "domains as fakes (TranslationModel.discriminator_warmup_losses; meant for "
-        "model.init='identity', where that is what the first fakes are)"))
+        "(GMM-)UNIT, which starts as the identity: that is what its first fakes are)"))
     decay_start: float = Field(0.5, ge=0, le=1,
                                description="fraction of steps after which the lr decays linearly")
-    ema_decay: float = Field(0.0, ge=0, lt=1, description=(
-        "exponential moving average of the translator's weights, saved as the model "
-        "(ctbridge.training.weight_average); 0 = off, the last iterate as in the paper"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: Any) -> Any:
+        return drop_retired(data, RETIRED, "optim")
 
 
 class TrainConfig(BaseModel):

@@ -57,24 +57,6 @@ def component_map_figure(image_hu: np.ndarray, components: np.ndarray, n_compone
     return save_figure(fig, path)
 
 
-def gate_map_figure(rows: Sequence[tuple[str, np.ndarray, np.ndarray]], path: Path,
-                    title: str = "") -> Path:
-    """Per translation: the source slice (HU) beside the output gate, 0 (the source kept) to
-    1 (the generator's output): where the translator changes the scan."""
-    fig, axes = plt.subplots(len(rows), 2, figsize=(6, 3 * len(rows)), squeeze=False)
-    for r, (name, image_hu, gate) in enumerate(rows):
-        axes[r, 0].imshow(window(image_hu, *WINDOWS["soft"]), cmap="gray", vmin=0, vmax=1)
-        axes[r, 0].set_title(f"{name}: source", fontsize=8)
-        im = axes[r, 1].imshow(gate, cmap="magma", vmin=0, vmax=1, interpolation="nearest")
-        axes[r, 1].set_title(f"{name}: gate (mean {float(gate.mean()):.2f})", fontsize=8)
-        fig.colorbar(im, ax=axes[r, 1], fraction=0.046)
-        for ax in axes[r]:
-            ax.axis("off")
-    if title:
-        fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
-
-
 def loss_curves(csv_path: Path, path: Path, smooth: int = 5) -> Path | None:
     """Plot every loss column of ``metrics.csv`` against step (moving average of ``smooth``)."""
     if not csv_path.is_file():

@@ -27,7 +27,6 @@ from ctbridge.data.patch_sampler import TrainingVolume, UnpairedPatchSampler, lo
 from ctbridge.data.phase_contrast import HU_EDGES
 from ctbridge.data.sources import domain_scans
 from ctbridge.device import resolve_device, resolve_precision
-from ctbridge.errors import CheckpointError
 from ctbridge.models import TranslationModel, build_model
 from ctbridge.models import checkpoint as model_ckpt
 from ctbridge.training import checkpoint as ckpt
@@ -35,12 +34,10 @@ from ctbridge.training import distributed as dist_utils
 from ctbridge.training.config import TrainConfig
 from ctbridge.training.figures import (
     component_map_figure,
-    gate_map_figure,
     loss_curves,
     translation_grid,
 )
 from ctbridge.training.schedule import learning_rate_factor, log_to_file
-from ctbridge.training.weight_average import WeightAverage
 
 log = logging.getLogger("ctbridge.train")
 STATS_FILE = "stats.json"
@@ -90,15 +87,10 @@ class Trainer:
         dist_utils.broadcast_parameters(self.model, self.ctx)
         o = config.optim
         adam = dict(betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
-        self.base_lr = {"g": o.lr, "d": o.lr if o.lr_d is None else o.lr_d}
         self.optimizers = {
-            "g": torch.optim.Adam(self.model.generator_parameters(), lr=self.base_lr["g"],
-                                  **adam),
-            "d": torch.optim.Adam(self.model.discriminator_parameters(),
-                                  lr=self.base_lr["d"], **adam),
+            "g": torch.optim.Adam(self.model.generator_parameters(), lr=o.lr, **adam),
+            "d": torch.optim.Adam(self.model.discriminator_parameters(), lr=o.lr, **adam),
         }
-        self.weight_average = (WeightAverage(self.model, self.model.generator_parameters(),
-                                             o.ema_decay) if o.ema_decay else None)
         self.start_step = 0
         self._resume = resume
         self.volumes: dict[str, list[TrainingVolume]] = {}
@@ -140,14 +132,7 @@ class Trainer:
         if not (self._resume and (latest / model_ckpt.MODEL_FILE).is_file()):
             return
         model_ckpt.load_state_into(self.model, latest)
-        state, tensors = ckpt.load_trainer_state(latest, self.optimizers)
-        if self.weight_average is not None:
-            try:
-                self.weight_average.restore(tensors)
-            except KeyError as exc:
-                raise CheckpointError(f"{latest}: optim.ema_decay is set but the checkpoint was "
-                                      f"written without it ({exc.args[0]}); resume with the "
-                                      "run's own config") from None
+        state = ckpt.load_trainer_state(latest, self.optimizers)
         self.start_step = int(state["step"])
         log.info("resumed from %s at step %d", latest, self.start_step)
 
@@ -169,21 +154,18 @@ class Trainer:
         """One discriminator and one generator update on the batch of ``step``."""
         assert self.sampler is not None
         factor = learning_rate_factor(step, self.config.optim.steps, self.config.optim.decay_start)
-        for name, opt in self.optimizers.items():
+        for opt in self.optimizers.values():
             for group in opt.param_groups:
-                group["lr"] = self.base_lr[name] * factor
+                group["lr"] = self.config.optim.lr * factor
         batch = {d: x.to(self.device, memory_format=self.memory_format, non_blocking=True)
                  for d, x in self.sampler.batch(step).items()}
         self.model.train()
-        self.model.progress = step / self.config.optim.steps
         with self._autocast():
             d_losses = self.model.discriminator_losses(batch)
         self._optimise("d", d_losses)
         with self._autocast():
             g_losses = self.model.generator_losses(batch)
         self._optimise("g", g_losses)
-        if self.weight_average is not None:
-            self.weight_average.update()
         row = {f"d/{k}": float(v.detach()) for k, v in d_losses.items()}
         row.update({f"g/{k}": float(v.detach()) for k, v in g_losses.items()})
         row.update(self.model.stats())
@@ -219,36 +201,20 @@ class Trainer:
         if not self.ctx.is_main:
             return
         folder = self.out_dir / "checkpoints" / "latest"
-        average = self.weight_average
-        raw = average.raw_tensors() if average is not None else None
-        with self._averaged_weights():
-            ckpt.save_checkpoint(folder, model=self.model,
-                                 config_tree=self.config.model_dump(mode="json"),
-                                 optimizers=self.optimizers, step=next_step, extra_tensors=raw)
+        ckpt.save_checkpoint(folder, model=self.model,
+                             config_tree=self.config.model_dump(mode="json"),
+                             optimizers=self.optimizers, step=next_step)
         (folder / STATS_FILE).write_text(json.dumps(self.stats, indent=1))
         log.info("checkpoint at step %d -> %s", next_step, folder)
 
-    def _averaged_weights(self) -> contextlib.AbstractContextManager[None]:
-        """The model holds the weights a checkpoint saves (averaged when ``optim.ema_decay``)."""
-        if self.weight_average is None:
-            return contextlib.nullcontext()
-        return self.weight_average.swapped_in()
-
     @torch.no_grad()
     def write_samples(self, step: int) -> Path | None:
-        """Whole middle slices of the first scan of each domain, translated to every other
-        (with the weights the checkpoint saves)."""
+        """Whole middle slices of the first scan of each domain, translated to every other."""
         if not self.ctx.is_main:
             return None
-        with self._averaged_weights():
-            return self._write_samples(step)
-
-    def _write_samples(self, step: int) -> Path:
         self.model.eval()
         m = 2 ** self.model.downsampling
         rows = []
-        gates = []  # (name, source HU, gate) with an output gate
-        gated = getattr(self.model.config, "output_gate", "none") != "none"
         for src, vols in self.volumes.items():
             vol = vols[0]
             z = vol.slice_at(0.5)
@@ -260,18 +226,12 @@ class Trainer:
                     y = self.model.translate(x, src, dst)
                     hu = self.scaler.to_hu(y[0, 0].float().cpu().numpy())
                     cols.append((f"{src} -> {dst}", hu))
-                    if gated:
-                        gate = self.model.gate_map(x, src, dst)[0, 0].float().cpu().numpy()
-                        gates.append((f"{src} -> {dst}", cols[0][1], gate))
             rows.append((src, cols))
             if hasattr(self.model, "component_map") and src == self.model.domains[0]:
                 comp = self.model.component_map(x, src)[0].cpu().numpy()
                 component_map_figure(cols[0][1], comp, self.config.model.n_components,
                                      self.out_dir / "samples" / f"components_{step:07d}.png",
                                      title=f"{src} slice, step {step}")
-        if gates:
-            gate_map_figure(gates, self.out_dir / "samples" / f"gate_{step:07d}.png",
-                            title=f"output gate, step {step}")
         self.model.train()
         return translation_grid(rows, self.out_dir / "samples" / f"step_{step:07d}.png")
 
