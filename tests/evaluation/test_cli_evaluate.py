@@ -68,6 +68,26 @@ def test_evaluate_through_typer(phantom):
     assert (out / "panels" / "patient_000_plaques.png").is_file()
 
 
+def test_input_adds_the_change_metrics(phantom):
+    root, pred, out = phantom
+    report = evaluate_command(pred=pred, truth=root / "arterial", labels=root / "labels",
+                              out=out, plaques=root / "plaques", input=root / "nc",
+                              max_plaques=0)
+    change = report["scans"][0]["change"]
+    # the input is the truth - 250 HU everywhere: the lumen's whole change is kept, and no
+    # voxel stands still in truth, so nothing counts as made up
+    assert change["enhancement"]["aorta"]["captured"] == pytest.approx(1.0)
+    assert change["made_up"]["percent"] == 0.0
+    md = (out / "report.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| scan |"))
+    assert "enh. aorta" in header and "made-up change (%)" in header
+    assert "bone change (HU)" in header and "enhancement captured" in md
+    without = evaluate_command(pred=pred, truth=root / "arterial", labels=root / "labels",
+                               out=out, plaques=root / "plaques", max_plaques=0)
+    assert "change" not in without["scans"][0]
+    assert "enh. aorta" not in (out / "report.md").read_text()
+
+
 def test_plaques_default_to_components_of_the_plaque_label(phantom):
     root, pred, out = phantom
     report = evaluate_command(pred=pred, truth=root / "arterial", labels=root / "labels",

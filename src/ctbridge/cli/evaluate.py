@@ -10,7 +10,9 @@ Folders hold NIfTI files with matching names (``patient_003.nii.gz``; read by
 needs its truth and label map (and plaque map / input when those folders are given). Label ids
 come from the phantom's ``dataset.json`` (``"labels"``: name -> id) in the parent of
 ``--labels``, or from ``--label-ids``. Without ``--plaques`` the plaque instances are the 3D
-connected components of the ``plaque`` label.
+connected components of the ``plaque`` label. With ``--input`` the report also compares each
+translation's change from its input with the true change (:mod:`~ctbridge.evaluation.
+change_metrics`: enhancement captured per structure, bone change, made-up change).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def evaluate_command(
         help="Folder of plaque instance maps; default: components of the 'plaque' label.")
                        ] = None,
     input: Annotated[Path | None, typer.Option(
-        help="Folder of the untranslated input scans, shown in the panels.")] = None,
+        help="Folder of the untranslated input scans: shown in the panels, and the change "
+             "metrics (enhancement captured, bone change, made-up change).")] = None,
     margin_hu: Annotated[float, typer.Option(
         help="A kept plaque's peak exceeds the adjacent lumen median by this much.")] = 50.0,
     min_area_mm2: Annotated[float, typer.Option(
@@ -62,7 +65,8 @@ def evaluate_command(
         case = load_case(path.name, pred, truth, labels, plaques, input, ids)
         body = body_mask(case["truth"])
         result = evaluate_scan(path.name, case["pred"], case["truth"], case["labels"],
-                               case["plaques"], ids, case["spacing"], body, rules)
+                               case["plaques"], ids, case["spacing"], body, rules,
+                               source_hu=case["input"])
         scans.append(result)
         stem = path.name.split(".")[0]
         save_panel(out / "panels" / f"{stem}.png", case["pred"], case["truth"], case["plaques"],

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ctbridge.evaluation.change_metrics import change_metrics
 from ctbridge.evaluation.image_metrics import region_metrics
 from ctbridge.evaluation.plaque_metrics import LUMEN_NAMES, PlaqueRules, plaque_metrics
 from ctbridge.evaluation.tissue_metrics import tissue_metrics
@@ -42,9 +43,11 @@ def excluded_ids(label_ids: Mapping[str, int]) -> list[int]:
 
 def evaluate_scan(name: str, pred_hu: np.ndarray, true_hu: np.ndarray, labels: np.ndarray,
                   plaques: np.ndarray, label_ids: Mapping[str, int], spacing: Sequence[float],
-                  body: np.ndarray, rules: PlaqueRules | None = None) -> dict[str, Any]:
+                  body: np.ndarray, rules: PlaqueRules | None = None,
+                  source_hu: np.ndarray | None = None) -> dict[str, Any]:
     """Image metrics (body, vessels, pancreas), tissue metrics (lumen and fat shifts, liver
-    texture) and fine-structure metrics of one scan.
+    texture) and fine-structure metrics of one scan; with its source, also how its change from
+    the source compares with the true change (``"change"``).
 
     Args:
         name: scan name used in the report (file name).
@@ -56,15 +59,21 @@ def evaluate_scan(name: str, pred_hu: np.ndarray, true_hu: np.ndarray, labels: n
         spacing: ``(x, y, z)`` mm.
         body: body mask for the image metrics.
         rules: fine-structure rules.
+        source_hu: the untranslated input, HU; when given, the result has a ``"change"``
+            section (:func:`~ctbridge.evaluation.change_metrics.change_metrics`).
     """
     lumen_ids = [int(label_ids[n]) for n in LUMEN_NAMES if n in label_ids]
-    return {
+    result: dict[str, Any] = {
         "name": name,
         "image": region_metrics(pred_hu, true_hu, labels, region_ids(label_ids), body=body),
         "plaques": plaque_metrics(pred_hu, true_hu, plaques, labels, lumen_ids, spacing, rules,
                                   exclude_ids=excluded_ids(label_ids)),
         "tissue": tissue_metrics(pred_hu, true_hu, labels, plaques, label_ids),
     }
+    if source_hu is not None:
+        result["change"] = change_metrics(pred_hu, true_hu, source_hu, labels, plaques,
+                                          label_ids, body)
+    return result
 
 
 def _leaves(obj: Mapping[str, Any], prefix: tuple[str, ...] = ()

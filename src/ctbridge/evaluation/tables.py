@@ -29,6 +29,14 @@ COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Agatston pred", ("plaques", "agatston", "score_pred"), ".1f"),
     ("Agatston truth", ("plaques", "agatston", "score_truth"), ".1f"),
     ("Agatston rel. err.", ("plaques", "agatston", "rel_error"), ".3f"),
+    ("enh. aorta", ("change", "enhancement", "aorta", "captured"), ".2f"),
+    ("enh. kidney cortex", ("change", "enhancement", "kidney_cortex", "captured"), ".2f"),
+    ("enh. liver", ("change", "enhancement", "liver", "captured"), ".2f"),
+    ("enh. spleen", ("change", "enhancement", "spleen", "captured"), ".2f"),
+    ("enh. pancreas", ("change", "enhancement", "pancreas", "captured"), ".2f"),
+    ("enh. bowel wall", ("change", "enhancement", "bowel_wall", "captured"), ".2f"),
+    ("bone change (HU)", ("change", "bone", "change_hu"), ".1f"),
+    ("made-up change (%)", ("change", "made_up", "percent"), ".2f"),
 )
 
 
@@ -74,8 +82,23 @@ SUMMARY_COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = tuple(
         ("plaque recall", "recall pred", ".2f"), ("recall in truth", "recall truth", ".2f"),
         ("peak rel. error", "peak rel. error", ".2f"),
         ("plaques >= 130 HU", "plaques >= 130 HU", ".2f"),
-        ("false calc.", "false calc. pred", ".1f"), ("calcium Dice", "calcium Dice", ".2f")))
+        ("false calc.", "false calc. pred", ".1f"), ("calcium Dice", "calcium Dice", ".2f"),
+        ("enh. aorta", "enh. aorta", ".2f"), ("enh. kidney cortex", "enh. kidney cortex", ".2f"),
+        ("enh. liver", "enh. liver", ".2f"), ("enh. spleen", "enh. spleen", ".2f"),
+        ("bone change (HU)", "bone change (HU)", ".1f"),
+        ("made-up change (%)", "made-up change (%)", ".2f")))
 """The columns of summary tables (demo report, docs/results.md): one row per translation."""
+
+
+CHANGE_RULES = (
+    "Change from the untranslated input (source): enh. = enhancement captured, median "
+    "(translation - source) / median(truth - source) in the structure eroded by 2 px (the "
+    "bowel wall by 1 px; aorta = aorta + iliac lumen, plaques left out; kidney cortex left + "
+    "right; 1 = the whole true change, 0 = none; '-' where "
+    "the true change is under 10 HU or the structure is absent); bone change: median "
+    "|translation - source| in eroded cancellous bone (0 = right); made-up change: % of body "
+    "voxels whose 3 x 3 in-plane mean changed by > 40 HU where the truth's changed by < 10 HU.")
+"""How the change columns are read (report rules, the demo report)."""
 
 
 def summary_table(rows: Sequence[tuple[str, Mapping[str, Any]]],
@@ -93,6 +116,8 @@ def markdown_report(result: Mapping[str, Any]) -> str:
     """The report: rules, per-scan table with a mean ± std row, per-plaque tables."""
     scans, agg, settings = result["scans"], result["aggregate"], result["settings"]
     rules = settings["rules"]
+    changed = any("change" in s for s in scans)  # scored with their sources (--input)
+    columns = [c for c in COLUMNS if changed or c[1][0] != "change"]
     lines = [
         "# ctbridge evaluation", "",
         f"Translations `{settings['pred']}` against truth `{settings['truth']}`; "
@@ -117,14 +142,15 @@ def markdown_report(result: Mapping[str, Any]) -> str:
         f"(dilated {rules['touch_px']} px). Agatston-style score: 2D lesions >= "
         f"{rules['min_area_mm2']:g} mm² (minimum lesion area), weight 1-4 by peak HU. "
         "Mean ± std (ddof=0) over scans with a defined value; PSNR inf (identical) is left out.",
+        *(["", CHANGE_RULES] if changed else []),
         "",
         "## Per scan", "",
-        _row(["scan", *(c[0] for c in COLUMNS)]),
-        _row(["---"] * (len(COLUMNS) + 1)),
+        _row(["scan", *(c[0] for c in columns)]),
+        _row(["---"] * (len(columns) + 1)),
     ]
     for scan in scans:
-        lines.append(_row([scan["name"], *(_fmt(_get(scan, p), f) for _, p, f in COLUMNS)]))
-    lines.append(_row(["**mean ± std**", *(_mean_std(_get(agg, p), f) for _, p, f in COLUMNS)]))
+        lines.append(_row([scan["name"], *(_fmt(_get(scan, p), f) for _, p, f in columns)]))
+    lines.append(_row(["**mean ± std**", *(_mean_std(_get(agg, p), f) for _, p, f in columns)]))
     for scan in scans:
         lines += _plaque_lines(scan)
     return "\n".join(lines) + "\n"
