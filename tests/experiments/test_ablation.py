@@ -43,9 +43,23 @@ def test_a_no_op_translator_scores_as_no_translation(cohort, tmp_path):
         assert direction["summary"]["MAE"] == pytest.approx(direction["identity"]["MAE"],
                                                              abs=1e-6)
         assert direction["summary"]["recall"] == direction["identity"]["recall"]
+        # no translation changes nothing: no enhancement captured, nothing made up
+        assert direction["identity"]["enh aorta"] == 0.0
+        assert direction["identity"]["made-up %"] == 0.0
+        assert direction["identity"]["enh spleen"] is None  # no spleen in this cohort
         assert 0 <= direction["met"] <= direction["of"] > 0
     line = summary_line(rows)
     assert line.count("(1.00)") == 2          # MAE as a multiple of "no translation"
     assert " | " in line
     md = table([{"name": "noop", "train_seconds": 12.0, "directions": rows}])
     assert "| noop | 12 |" in md and "| no translation |" in md
+
+
+def test_table_reads_rows_recorded_before_a_column_existed():
+    old = {"MAE": 20.0, "recall": 1.0}  # an older row: fewer summary columns
+    row = {"name": "old", "train_seconds": 5.0,
+           "directions": {d: {"summary": old, "identity": old, "met": 1, "of": 6}
+                          for d in ("nc2ce", "ce2nc")}}
+    line = next(li for li in table([row]).splitlines() if li.startswith("| old |"))
+    assert line.count("|") == len(SUMMARY) + 4  # name, seconds, every column, targets
+    assert "| 20.00 |" in line and "| - |" in line

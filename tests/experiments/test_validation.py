@@ -33,6 +33,12 @@ def test_no_op_translator_scores_the_input_against_the_truth(cohort, tmp_path):
             float(np.abs(nc - ce)[body].mean()), abs=0.5)
         # plaques are identical in both phases, so keeping the input keeps every plaque
         assert scan["plaques"]["recall_pred"] == scan["plaques"]["recall_truth"] == 1.0
+        # scored against its source: the input captures none of the enhancement (the int16
+        # files round the no-op's output by at most 1 HU), and makes nothing up
+        change = scan["change"]
+        assert change["enhancement"]["aorta"]["captured"] == pytest.approx(0.0, abs=0.01)
+        assert change["enhancement"]["aorta"]["truth_hu"] > 200
+        assert change["made_up"]["voxels"] == 0
     assert res["aggregate"]["plaques"]["recall_pred"]["n"] == 2
 
 

@@ -9,6 +9,7 @@ phantom's true other phase and beside "no translation", with the demo's pass mar
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,18 @@ SUMMARY = {  # column -> key path in an aggregate
     "recall": ("plaques", "recall_pred"),
     ">=130": ("plaques", "calcified_pred"),
     "false calc": ("plaques", "false_calcifications_pred"),
+    "enh aorta": ("change", "enhancement", "aorta", "captured"),
+    "enh cortex": ("change", "enhancement", "kidney_cortex", "captured"),
+    "enh liver": ("change", "enhancement", "liver", "captured"),
+    "enh spleen": ("change", "enhancement", "spleen", "captured"),
+    "bone change": ("change", "bone", "change_hu"),
+    "made-up %": ("change", "made_up", "percent"),
 }
 
 
 def summary_value(agg: Mapping[str, Any], path: Sequence[str]) -> float | None:
-    """The mean at ``path`` of an aggregate, or None where that metric was not scored.
+    """The mean at ``path`` of an aggregate, or None where that metric was not scored (or
+    undefined in every scan, e.g. the enhancement of a structure that does not enhance).
 
     >>> summary_value({"image": {"body": {"mae_hu": {"mean": 20.5}}}}, SUMMARY["MAE"])
     20.5
@@ -44,7 +52,8 @@ def summary_value(agg: Mapping[str, Any], path: Sequence[str]) -> float | None:
     node: Any = agg
     for key in path:
         node = node.get(key, {}) if isinstance(node, Mapping) else {}
-    return node.get("mean") if isinstance(node, Mapping) else None
+    value = node.get("mean") if isinstance(node, Mapping) else None
+    return None if value is None or math.isnan(value) else value
 
 
 def read_rows(jsonl: Path) -> list[dict[str, Any]]:
@@ -69,8 +78,8 @@ def score_directions(model: Path, name: str, cohort: Cohort, holdout: list[str],
         scored = score_translator(translator or model, name, cohort, holdout, source=src,
                                   target=dst, cache_dir=model / "translations", mode=mode,
                                   progress=not quiet, bounded=bounded, smooth=smooth)
-        ident = aggregate([score_scan_against_truth(cohort, p, cohort.scan_path(src, p), dst)
-                           for p in holdout])
+        ident = aggregate([score_scan_against_truth(cohort, p, cohort.scan_path(src, p),
+                                                    source=src, target=dst) for p in holdout])
         targets = check_targets(scored["aggregate"], ident, target_domain=dst)
         out[f"{src}2{dst}"] = {
             "summary": {k: summary_value(scored["aggregate"], p) for k, p in SUMMARY.items()},
@@ -99,7 +108,10 @@ def summary_line(directions: Mapping[str, Any]) -> str:
 
 
 def table(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Rows of ``ablation.jsonl`` as Markdown: the summary per direction, then targets met."""
+    """Rows of ``ablation.jsonl`` as Markdown: the summary per direction, then targets met
+    (columns by name: rows recorded before a column existed show "-" there)."""
+    def cells(values: Mapping[str, Any]) -> str:
+        return " | ".join("-" if values.get(k) is None else f"{values[k]:.2f}" for k in SUMMARY)
     lines = []
     for direction in ("nc2ce", "ce2nc"):
         head = ["variant", "s", *SUMMARY, "targets"]
@@ -107,11 +119,9 @@ def table(rows: Sequence[Mapping[str, Any]]) -> str:
                   "| " + " | ".join("---" for _ in head) + " |"]
         if rows:
             ident = rows[0]["directions"][direction]["identity"]
-            lines.append("| no translation | | " + " | ".join(
-                "-" if v is None else f"{v:.2f}" for v in ident.values()) + " | |")
+            lines.append("| no translation | | " + cells(ident) + " | |")
         for r in rows:
             d = r["directions"][direction]
-            lines.append(f"| {r['name']} | {r['train_seconds']:.0f} | " + " | ".join(
-                "-" if v is None else f"{v:.2f}" for v in d["summary"].values())
-                + f" | {d['met']}/{d['of']} |")
+            lines.append(f"| {r['name']} | {r['train_seconds']:.0f} | " + cells(d["summary"])
+                         + f" | {d['met']}/{d['of']} |")
     return "\n".join(lines)

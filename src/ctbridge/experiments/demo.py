@@ -23,7 +23,7 @@ from ctbridge.config import load_config
 from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import WINDOWS, window
 from ctbridge.evaluation.scan_scores import aggregate, evaluate_scan
-from ctbridge.evaluation.tables import summary_table
+from ctbridge.evaluation.tables import CHANGE_RULES, summary_table
 from ctbridge.evaluation.targets import check_targets, targets_table
 from ctbridge.experiments.downstream.cohort import load_cohort
 from ctbridge.experiments.downstream.synthetic import translate_cohort
@@ -93,14 +93,15 @@ def _train(out: Path, phantom: Path, kind: str, p: DemoConfig, test: list[str],
     return run, time.perf_counter() - t0
 
 
-def _evaluate(phantom: Path, translated: Path, truth_phase: str, name: str,
+def _evaluate(phantom: Path, translated: Path, source_phase: str, truth_phase: str, name: str,
               label_ids: dict[str, int]) -> dict[str, Any]:
     truth = read_scan(phantom / truth_phase / f"{name}.nii.gz")
+    source = read_scan(phantom / source_phase / f"{name}.nii.gz")
     pred = read_scan(translated)
     labels = read_labelmap(phantom / "labels" / f"{name}.nii.gz")
     plaques = read_labelmap(phantom / "plaques" / f"{name}.nii.gz")
     return evaluate_scan(name, pred.array, truth.array, labels, plaques, label_ids,
-                         truth.spacing, body_mask(truth.array))
+                         truth.spacing, body_mask(truth.array), source_hu=source.array)
 
 
 def _figure(phantom: Path, out: Path, name: str, p: DemoConfig, kinds: list[str],
@@ -221,14 +222,14 @@ def run_demo(out: str | Path = "runs/demo", preset: str = "cpu-small",
             paths = translate_cohort(run, kind, cohort, [f"{n}.nii.gz" for n in test],
                                      source=src, target=dst, cache_dir=out / "translations",
                                      mode=p.mode)
-            scans = [_evaluate(phantom, paths[f"{name}.nii.gz"], _phase(dst, p), name,
-                               meta["labels"]) for name in test]
+            scans = [_evaluate(phantom, paths[f"{name}.nii.gz"], _phase(src, p), _phase(dst, p),
+                               name, meta["labels"]) for name in test]
             results[(kind, f"{src}2{dst}")] = {"scans": scans, "aggregate": aggregate(scans)}
         timings[f"translate + evaluate {NAMES[kind]}"] = time.perf_counter() - t0
     console.rule("4. reference: no translation")
     for src, dst in directions:  # the input itself scored against the other phase
-        scans = [_evaluate(phantom, phantom / _phase(src, p) / f"{n}.nii.gz", _phase(dst, p), n,
-                           meta["labels"]) for n in test]
+        scans = [_evaluate(phantom, phantom / _phase(src, p) / f"{n}.nii.gz", _phase(src, p),
+                           _phase(dst, p), n, meta["labels"]) for n in test]
         results[("identity", f"{src}2{dst}")] = {"scans": scans, "aggregate": aggregate(scans)}
     figures = _figure(phantom, out, test[0], p, p.models, directions)
     t0 = time.perf_counter()
@@ -273,7 +274,8 @@ def _report(out: Path, preset: str, p: DemoConfig, meta: dict[str, Any], test: l
         "plaques whose peak in the translation is >= 130 HU and >= 50 HU above the adjacent "
         "lumen; 'recall in truth': the same rule on the real target phase (its ceiling); peak "
         "rel. error: median over plaques of |peak pred - peak truth| / peak truth; 'false "
-        "calc.': calcium components in the vessel wall that are not plaques. The 'no "
+        "calc.': calcium components in the vessel wall that are not plaques. " + CHANGE_RULES
+        + " The 'no "
         "translation' rows score the input itself against the other phase: the gap a "
         "translator has to close. Translations are held to the physical bounds of "
         "`ctbridge translate` (contrast only adds; fat and gas, <= -50 HU, copied), and the "

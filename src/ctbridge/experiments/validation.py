@@ -27,17 +27,19 @@ from ctbridge.inference.translator import Translator
 from ctbridge.io import read_labelmap, read_scan
 
 
-def score_scan_against_truth(cohort: Cohort, patient: str, translated: Path,
+def score_scan_against_truth(cohort: Cohort, patient: str, translated: Path, *, source: str,
                              target: str) -> dict[str, Any]:
-    """Metrics of one translated scan against the patient's real ``target`` phase."""
+    """Metrics of one scan translated from ``source`` against the patient's real ``target``
+    phase, the change metrics (from the real ``source`` scan) included."""
     truth = read_scan(cohort.scan_path(target, patient))
+    source_scan = read_scan(cohort.scan_path(source, patient))
     pred = read_scan(translated)
     labels = read_labelmap(cohort.labels_path(patient))
     plaque_path = cohort.plaques_path(patient)
     plaques = read_labelmap(plaque_path) if plaque_path else (labels == cohort.label_id(
         "plaque")).astype("int32")
     return evaluate_scan(patient, pred.array, truth.array, labels, plaques, cohort.label_ids,
-                         truth.spacing, body_mask(truth.array))
+                         truth.spacing, body_mask(truth.array), source_hu=source_scan.array)
 
 
 def score_translator(translator: Translator | str | Path, name: str, cohort: Cohort,
@@ -60,5 +62,6 @@ def score_translator(translator: Translator | str | Path, name: str, cohort: Coh
     """
     paths = translate_cohort(translator, name, cohort, patients, source=source, target=target,
                              cache_dir=cache_dir, progress=progress, **inference)
-    scans = [score_scan_against_truth(cohort, p, paths[p], target) for p in patients]
+    scans = [score_scan_against_truth(cohort, p, paths[p], source=source, target=target)
+             for p in patients]
     return {"scans": scans, "aggregate": aggregate(scans)}
