@@ -5,9 +5,9 @@ source's noise is carried over (docs/results.md, "Where the error into contrast 
 1.00), so the change should be what iodine adds: smooth within an organ at the scale of
 millimetres. The translators add made-up blotches to it instead (12-18 HU of texture in muscle
 and liver). A self-guided filter (He et al., "Guided image filtering", 2010) of the change
-removes what is small and flat against ``eps_hu`` and keeps edges (the lumen's 250-HU step), and changes of
-``keep_above_hu`` or more (a contrast-filled lumen, an enhancing cortex) are not touched, so the
-aorta's median is not pulled towards its wall.
+removes what is small and flat against ``eps_hu`` and keeps edges (the lumen's 250-HU step),
+and changes of ``keep_above_hu`` or more (a contrast-filled lumen, an enhancing cortex) are not
+touched, so the aorta's median is not pulled towards its wall.
 
 Applied at inference only, in HU, slice by slice, after the physical bounds of
 :mod:`ctbridge.inference.bounds` and before they are applied again (a filtered change of zero
