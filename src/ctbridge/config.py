@@ -1,7 +1,8 @@
 """YAML <-> pydantic config loading with presets and ``--set key=value`` overrides.
 
 Every command has one typed config; this module only does the plumbing common to all of them:
-read YAML, apply a named preset (a dict of dotted overrides stored in the same file), apply
+read YAML (``extends: NAME`` merges the file over a built-in config), apply named presets (dicts
+of dotted overrides stored in the same file; ``"a,b"`` applies ``a`` then ``b``), apply
 command-line overrides, validate, and save the config used next to the outputs.
 """
 
@@ -60,6 +61,46 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` merged into ``base``, sections recursively, other values replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        both = isinstance(value, Mapping) and isinstance(out.get(key), Mapping)
+        out[key] = _merged(out[key], value) if both else value
+    return out
+
+
+def read_config(config: str | Path, _chain: tuple[Path, ...] = ()
+                ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The tree and the presets of a YAML config (path or built-in name), ``extends`` resolved.
+
+    ``extends: gmm_unit`` merges the file's tree over that built-in config's tree and each of
+    its presets over the preset of the same name there (a file states only what differs).
+    """
+    path = resolve_config(config)
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    presets = {name: dict(p or {}) for name, p in (tree.pop("presets", None) or {}).items()}
+    base = tree.pop("extends", None)
+    if base is None:
+        return copy.deepcopy(tree), presets
+    if base not in builtin_config_names():
+        raise ConfigError(f"{path}: extends {base!r}, not a built-in config "
+                          f"({', '.join(builtin_config_names())})")
+    chain, base_path = (*_chain, path.resolve()), (BUILTIN_CONFIGS / f"{base}.yaml").resolve()
+    if base_path in chain:
+        names = " -> ".join(p.stem for p in (*chain, base_path))
+        raise ConfigError(f"{path}: extends {base!r}, a cycle ({names})")
+    base_tree, base_presets = read_config(base_path, chain)
+    for name, own in presets.items():
+        base_presets[name] = {**base_presets.get(name, {}), **own}
+    return _merged(base_tree, tree), base_presets
+
+
 def load_config(
     cls: type[ConfigT],
     path: str | Path | None = None,
@@ -67,24 +108,18 @@ def load_config(
     preset: str | None = None,
     overrides: Mapping[str, Any] | Sequence[str] = (),
 ) -> ConfigT:
-    """Build a ``cls`` from a YAML file, a preset inside it, and overrides (in that order)."""
+    """Build a ``cls`` from a YAML file, its presets and overrides (in that order); ``preset``
+    may name several, comma-separated, applied left to right (``"cpu-small,paper"``)."""
     tree: dict[str, Any] = {}
-    presets: dict[str, Any] = {}
+    presets: dict[str, dict[str, Any]] = {}
     if path is not None:
         path = resolve_config(path)
-        try:
-            tree = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-        if not isinstance(tree, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level")
-        presets = tree.pop("presets", {}) or {}
-    tree = copy.deepcopy(tree)
-    if preset is not None:
-        if preset not in presets:
-            raise ConfigError(f"{path}: no preset {preset!r} (available: {sorted(presets)})")
-        for key, value in presets[preset].items():
-            set_dotted(tree, key, value)
+        tree, presets = read_config(path)
+    for name in ([] if preset is None else [p.strip() for p in preset.split(",")]):
+        if name not in presets:
+            raise ConfigError(f"{path}: no preset {name!r} (available: {sorted(presets)})")
+        for key, value in presets[name].items():
+            set_dotted(tree, key, copy.deepcopy(value))
     if not isinstance(overrides, Mapping):
         overrides = parse_overrides(overrides)
     for key, value in overrides.items():

@@ -8,16 +8,32 @@ from ctbridge.models import ModelConfig, build_model
 from ctbridge.models.cyclegan import CycleGAN
 from ctbridge.models.gmm_unit import GMMUNIT
 
+RECIPE = {"lambda_histogram": 1000.0, "lambda_keep_calcium": 100.0,
+          "lambda_keep_calcium_cycle": 100.0, "recon_hu_weight_cap": 4.0}
+OFF = {"lambda_histogram": 0.0, "lambda_keep_calcium": 0.0, "lambda_keep_calcium_cycle": 0.0,
+       "recon_hu_weight_cap": 1.0}
 
-def test_defaults_are_the_papers():
+
+def test_defaults_are_the_papers_networks_and_weights_plus_the_recipe():
     c = ModelConfig()
     assert c.kind == "gmm_unit" and c.domains == ["nc", "ce"]
     assert c.n_components == 25 and not c.fixed_prior and c.width == 1.0 and c.n_down == 2
     assert (c.lambda0, c.lambda1, c.lambda2, c.lambda3, c.lambda4) == (10, 0.1, 100, 0.1, 100)
     assert (c.n_res_blocks, c.lambda_cycle, c.lambda_identity, c.pool_size, c.d_layers) == (
         9, 10, 0.5, 50, 3)
-    assert c.generator_norm == "none"
+    assert {k: getattr(c, k) for k in RECIPE} == RECIPE
+    assert {k: getattr(ModelConfig(kind="unit"), k) for k in RECIPE} == RECIPE
+    assert c.generator_norm == c.discriminator_norm == "none"
     assert ModelConfig(kind="cyclegan").generator_norm == "instance"
+
+
+def test_cyclegan_defaults_to_its_papers_losses_and_refuses_the_recipe():
+    c = ModelConfig(kind="cyclegan")
+    assert {k: getattr(c, k) for k in OFF} == OFF
+    assert ModelConfig(kind="cyclegan", **OFF) == c  # the off values may be stated
+    for key, value in RECIPE.items():
+        with pytest.raises(ValidationError, match=key.removesuffix("_cycle")):
+            ModelConfig(kind="cyclegan", **{key: value})
 
 
 def test_unit_is_one_fixed_gaussian():

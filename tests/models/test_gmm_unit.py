@@ -91,7 +91,7 @@ def test_translated_kl_weight_can_follow_design():
     torch.testing.assert_close(heavy["total"] - light["total"], expected, rtol=1e-4, atol=1e-3)
 
 
-def test_intensity_distribution_loss_is_opt_in_and_weighted():
+def test_intensity_distribution_loss_is_weighted_and_off_at_zero():
     torch.manual_seed(0)
     batch = {"nc": torch.randn(2, 1, 32, 32) * 0.2, "ce": torch.randn(2, 1, 32, 32) * 0.2 + 0.3}
     totals = {}
@@ -116,8 +116,9 @@ def test_cyclegan_refuses_the_intensity_distribution_loss():
 
 
 def test_reconstruction_weight_follows_hu_up_to_its_cap():
-    assert _model().recon_weight(torch.zeros(1, 1, 4, 4)) is None  # the paper's plain L1
-    model = _model(recon_hu_weight_cap=4.0)
+    # the paper's plain L1 at cap 1
+    assert _model(recon_hu_weight_cap=1.0).recon_weight(torch.zeros(1, 1, 4, 4)) is None
+    model = _model()  # the recipe's cap: 4
     hu = torch.tensor([-900.0, 40.0, 300.0, 900.0]).view(1, 1, 2, 2)  # gas, tissue, iodine, bone
     weight = model.recon_weight(model.scaler.to_model(hu)).flatten()
     torch.testing.assert_close(weight, torch.tensor([2060 * 1.2 / 700, 1.0, 1.0, 4.0]))
@@ -149,12 +150,13 @@ def test_keep_calcium_terms_add_their_weighted_part_and_need_bright_source_pixel
     scaler = GMMUNIT(ModelConfig(width=0.125, n_components=3)).scaler
     batch = {"nc": scaler.to_model(hu), "ce": scaler.to_model(hu + 200.0 * (hu > 100))}
     out = {}
+    other = {"keep_calcium": "keep_calcium_cycle", "keep_calcium_cycle": "keep_calcium"}[term]
     for lam in (0.0, 50.0):
         torch.manual_seed(1)
-        model = build_model(ModelConfig(width=0.125, n_components=3, **{f"lambda_{term}": lam}))
+        model = build_model(ModelConfig(width=0.125, n_components=3, **{f"lambda_{term}": lam},
+                                        **{f"lambda_{other}": 0.0}))
         torch.manual_seed(2)
         out[lam] = model.generator_losses(batch)
-    other = {"keep_calcium": "keep_calcium_cycle", "keep_calcium_cycle": "keep_calcium"}[term]
     keep = float(out[50.0][term])
     assert term not in out[0.0] and other not in out[50.0] and keep > 0
     assert float(out[50.0]["total"]) == pytest.approx(float(out[0.0]["total"]) + 50.0 * keep,
@@ -163,7 +165,7 @@ def test_keep_calcium_terms_add_their_weighted_part_and_need_bright_source_pixel
     torch.manual_seed(2)
     assert float(model.generator_losses(soft)[term]) == 0.0  # nothing >= 130 HU
     with pytest.raises(ValueError, match="keep_calcium_from"):
-        ModelConfig(**{f"lambda_{term}": 1.0}, keep_calcium_from="venous")
+        ModelConfig(**{f"lambda_{term}": 1.0, f"lambda_{other}": 0.0}, keep_calcium_from="venous")
     with pytest.raises(ValueError, match="lambda_keep_calcium"):
         ModelConfig(kind="cyclegan", **{f"lambda_{term}": 1.0})
 

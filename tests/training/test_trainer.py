@@ -110,7 +110,7 @@ def test_train_step_changes_generator_and_discriminator(domain_folders, tmp_path
 def test_discriminator_warmup_runs_once_and_resume_stays_bit_exact(domain_folders, tmp_path):
     cfg = _config("gmm_unit", extra=["model.n_components=2", "optim.d_warmup_steps=30",
                                      "optim.lr=0.002", "data.contrast_fraction=0.5",
-                                     "data.body_fraction=0.25"])
+                                     "data.bright_fraction=0.25", "data.body_fraction=0.25"])
     straight = Trainer(cfg, domain_folders, tmp_path / "a", progress=False).run()
     log_a = (tmp_path / "a" / "train.log").read_text()
     assert "discriminator warm-up: 30 steps" in log_a

@@ -116,8 +116,11 @@ def train(
         "-i", "--data", help="Phantom folder, a folder per domain, or `ctbridge prepare`'s "
                              "output.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Run folder (created).")],
-    preset: Annotated[str | None, typer.Option(help="Preset in the config, e.g. cpu-small.")
-                      ] = None,
+    preset: Annotated[str | None, typer.Option(help=(
+        "Presets of the config, comma-separated, applied left to right. Built-in training "
+        "configs: cpu-small (the demo, ~8 min on 2 CPU cores), cpu-quality (cpu-small "
+        "trained longer), gpu (full width, bf16, one GPU), whole-slice, paper (the paper's "
+        "losses and patch sampling), e.g. --preset cpu-small,paper."))] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a config field: key=value (repeatable), e.g. optim.steps=200.")
                     ] = None,

@@ -50,9 +50,10 @@ class DemoConfig(BaseModel):
     slices: int = Field(ge=2, description="axial slices of the phantom")
     models: list[str] = Field(min_length=1, description="translators to train: gmm_unit, unit, "
                                                         "cyclegan")
-    config_preset: str | None = Field(description="preset of each model's training config")
-    overrides: list[str] = Field(default_factory=list, description="key=value for every "
-                                                                   "training config")
+    config_preset: str | None = Field(description=(
+        "preset(s) of each model's training config, comma-separated (e.g. cpu-small,paper)"))
+    overrides: dict[str, Any] = Field(default_factory=dict, description=(
+        "training config overrides for every model, dotted keys (e.g. {optim.steps: 100})"))
     ce_phase: str = Field("arterial", description="phantom phase of the ce domain")
     plaques_max: int = Field(30, ge=0, description="most plaques per patient")
     mode: Literal["full", "window"] = Field("full", description="translation mode")
@@ -83,10 +84,9 @@ def _phantom(out: Path, p: DemoConfig, console: Console) -> Path:
 def _train(out: Path, phantom: Path, kind: str, p: DemoConfig, test: list[str],
            console: Console) -> tuple[Path, float]:
     console.rule(f"2. train {NAMES[kind]}")
-    holdout = "[" + ", ".join(f"{n}.nii.gz" for n in test) + "]"
     cfg = load_config(TrainConfig, kind, preset=p.config_preset,
-                      overrides=[*p.overrides, f"data.holdout={holdout}",
-                                 f"data.phase_of={{ce: {p.ce_phase}}}"])
+                      overrides={**p.overrides, "data.holdout": [f"{n}.nii.gz" for n in test],
+                                 "data.phase_of": {"ce": p.ce_phase}})
     t0 = time.perf_counter()
     run = out / "runs" / kind
     Trainer(cfg, phantom, run, resume=True).run()

@@ -1,11 +1,15 @@
 """The one typed config of every translation model (``build_model`` lives in ``models.build``).
 
-Defaults are the papers': GMM-UNIT with K = 25 (the ctbridge paper), the loss weights of UNIT
-(Liu et al. 2017, §3: "lambda0 = 10, lambda3 = lambda1 = 0.1, lambda4 = lambda2 = 100"), and
-CycleGAN's (Zhu et al. 2017: 9 residual blocks, cycle 10, identity 0.5, pool of 50, 70x70
-PatchGAN = 3 layers). UNIT proper is ``kind='unit'`` (one component, fixed N(0, I)); the
-``kind`` field fixes ``n_components``/``fixed_prior`` for it so a config cannot say "unit" and
-mean something else.
+Defaults are ctbridge's measured recipe at the paper's full width: GMM-UNIT with K = 25 (the
+ctbridge paper), UNIT's loss weights (Liu et al. 2017, §3: "lambda0 = 10, lambda3 = lambda1 =
+0.1, lambda4 = lambda2 = 100") plus the terms measured to make the phase change learnable
+(intensity-distribution loss 1000, keep-calcium 100 both ways, HU-aware L1 capped at 4;
+docs/method.md). ``--preset paper`` switches those off and gives the paper's losses. CycleGAN
+keeps its paper's (Zhu et al. 2017: 9 residual blocks, cycle 10, identity 0.5, pool of 50, 70x70
+PatchGAN = 3 layers): for ``kind='cyclegan'`` the (GMM-)UNIT-only terms default to off and
+refuse other values. UNIT proper is ``kind='unit'`` (one component, fixed N(0, I)); the ``kind``
+field fixes ``n_components``/``fixed_prior`` for it so a config cannot say "unit" and mean
+something else.
 
 Example:
     >>> from ctbridge.models import ModelConfig, build_model
@@ -33,6 +37,9 @@ RETIRED: dict[str, Any] = {
     "residual_stages": True, "in_channels": 1, "posterior_std_init": 0.1, "norm": None,
     "d_norm": None, "gan_mode": "lsgan"}
 """Removed switches -> the value whose behaviour every model now has (``drop_retired``)."""
+UNIT_ONLY_OFF: dict[str, float] = {"lambda_histogram": 0.0, "lambda_keep_calcium": 0.0,
+                                   "lambda_keep_calcium_cycle": 0.0, "recon_hu_weight_cap": 1.0}
+"""The (GMM-)UNIT recipe's terms and their 'off' value, CycleGAN's default and only value."""
 
 
 class ModelConfig(BaseModel):
@@ -77,15 +84,15 @@ class ModelConfig(BaseModel):
     lambda_cycle_kl_translated: float | None = Field(None, ge=0, description=(
         "weight of KL(q_j(z | x_i->j) || p) in the cycle loss; null = lambda3 as UNIT eq. 7-8 "
         "(DESIGN.md §2 writes lambda4 there; set 100 to follow it literally)"))
-    recon_hu_weight_cap: float = Field(1.0, ge=1, description=(
+    recon_hu_weight_cap: float = Field(4.0, ge=1, description=(
         "(GMM-)UNIT: weight each pixel of the reconstruction and cycle L1 by the HU one "
         "network unit spans at its true value, relative to soft tissue, capped here (so the "
         "L1 follows HU in gas and bone, where the intensity map compresses them); 1 = off, "
-        "L1 in network units as the paper (docs/method.md)"))
-    lambda_histogram: float = Field(0.0, ge=0, description=(
+        "L1 in network units as the paper and CycleGAN (docs/method.md)"))
+    lambda_histogram: float = Field(1000.0, ge=0, description=(
         "(GMM-)UNIT: weight of the intensity-distribution loss between each translated patch "
         "and the real target patch at the same location (sorted HU within histogram_window_hu, "
-        "docs/method.md); 0 = off, as in the paper"))
+        "docs/method.md); 0 = off, as in the paper and CycleGAN"))
     histogram_cells: int = Field(1, ge=1, description=(
         "intensity-distribution loss: compare cells x cells tiles of each patch with the real "
         "patch's tiles at the same place (1 = the whole patch, docs/method.md)"))
@@ -93,16 +100,16 @@ class ModelConfig(BaseModel):
         "HU range of the pixels the intensity-distribution loss compares, chosen by the source "
         "pixel for a translation (calcium and bone above it, air below it are left out)"))
 
-    lambda_keep_calcium: float = Field(0.0, ge=0, description=(
+    lambda_keep_calcium: float = Field(100.0, ge=0, description=(
         "(GMM-)UNIT: weight of an L1 that keeps the HU of the non-contrast source's calcium "
         "and bone pixels (>= keep_calcium_hu) in its translations: contrast does not enhance "
         "them, and the cycle then teaches the way back to keep them too (docs/method.md); "
-        "0 = off, as in the paper"))
-    lambda_keep_calcium_cycle: float = Field(0.0, ge=0, description=(
+        "0 = off, as in the paper and CycleGAN"))
+    lambda_keep_calcium_cycle: float = Field(100.0, ge=0, description=(
         "(GMM-)UNIT: weight of the same masked L1 on the way back (non-contrast -> other "
         "phase -> non-contrast): the mean error over the source's calcium and bone pixels "
         "alone, which the cycle's whole-patch L1 dilutes ~1000-fold for a plaque of a few "
-        "pixels (docs/method.md); 0 = off, as in the paper"))
+        "pixels (docs/method.md); 0 = off, as in the paper and CycleGAN"))
     keep_calcium_from: str = Field("nc", description=(
         "the non-contrast domain whose bright pixels lambda_keep_calcium(_cycle) keep"))
     keep_calcium_hu: float = Field(130.0, description=(
@@ -139,6 +146,10 @@ class ModelConfig(BaseModel):
                                  "n_components=1 for a learnable Gaussian")
             self.n_components = 1
             self.fixed_prior = True
+        if self.kind == "cyclegan":  # the recipe's terms default to off, as in its paper
+            for name, off in UNIT_ONLY_OFF.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, off)
         if self.lambda_histogram and self.kind == "cyclegan":
             raise ValueError("lambda_histogram is for (GMM-)UNIT; CycleGAN keeps its paper's "
                              "losses")

@@ -1,4 +1,10 @@
-"""The typed config of `ctbridge train` (one file, every field documented with its default)."""
+"""The typed config of `ctbridge train` (one file, every field documented with its default).
+
+The defaults are ctbridge's measured recipe for (GMM-)UNIT at the paper's full width (the
+model's in :class:`~ctbridge.models.ModelConfig`, the patch sampling and discriminator warm-up
+here; docs/method.md); the built-in YAML configs state only what differs and their presets
+only size and time. CycleGAN keeps its paper's recipe: the warm-up defaults to 0 for it.
+"""
 
 from __future__ import annotations
 
@@ -23,12 +29,14 @@ class DataConfig(BaseModel):
         default_factory=list, description="phantom patient files kept out of training")
     patch_size: int | None = Field(32, description="training patch side; null = whole slices")
     batch_size: int = Field(16, ge=1, description="patches per domain per step (per rank)")
-    body_fraction: float = Field(0.9, ge=0, le=1, description="P(patch centre inside the body)")
-    bright_fraction: float = Field(
-        0.25, ge=0, le=1, description="P(patch centre on a small bright structure, e.g. plaque)")
-    contrast_fraction: float = Field(0.0, ge=0, le=1, description=(
+    body_fraction: float = Field(0.4, ge=0, le=1, description=(
+        "P(patch centre inside the body; the paper: 0.75); the rest of the 1 left by the three "
+        "fractions is anywhere in the slice"))
+    bright_fraction: float = Field(0.35, ge=0, le=1, description=(
+        "P(patch centre on a small bright structure, e.g. plaque; the paper: 0.25)"))
+    contrast_fraction: float = Field(0.25, ge=0, le=1, description=(
         "P(patch centre on a voxel whose HU is typical of its own domain and rare in the "
-        "others: where the phases differ, see ctbridge.data.phase_contrast)"))
+        "others: where the phases differ, see ctbridge.data.phase_contrast; the paper: 0)"))
     split_seed: int = Field(0, description="seed of the patient split between domains")
 
     @model_validator(mode="after")
@@ -52,10 +60,11 @@ class OptimConfig(BaseModel):
     beta1: float = Field(0.5, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
     weight_decay: float = Field(1e-4, ge=0, description="UNIT uses 1e-4; CycleGAN 0")
-    d_warmup_steps: int = Field(0, ge=0, description=(
+    d_warmup_steps: int = Field(2000, ge=0, description=(
         "discriminator-only steps before the adversarial game, on real patches of the other "
         "domains as fakes (TranslationModel.discriminator_warmup_losses; meant for "
-        "(GMM-)UNIT, which starts as the identity: that is what its first fakes are)"))
+        "(GMM-)UNIT, which starts as the identity: that is what its first fakes are); "
+        "defaults to 0 for model.kind cyclegan, which has no such start"))
     decay_start: float = Field(0.5, ge=0, le=1,
                                description="fraction of steps after which the lr decays linearly")
 
@@ -87,6 +96,12 @@ class TrainConfig(BaseModel):
     sample_every: int = Field(1000, ge=1, description="steps between PNG sample grids")
     checkpoint_every: int = Field(1000, ge=1, description="steps between checkpoints")
     tensorboard: bool = Field(True, description="also write TensorBoard event files")
+
+    @model_validator(mode="after")
+    def _warmup_by_kind(self) -> TrainConfig:
+        if self.model.kind == "cyclegan" and "d_warmup_steps" not in self.optim.model_fields_set:
+            self.optim = self.optim.model_copy(update={"d_warmup_steps": 0})
+        return self
 
     @model_validator(mode="after")
     def _histogram_tiles_fit(self) -> TrainConfig:
