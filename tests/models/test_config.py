@@ -67,10 +67,37 @@ def test_every_field_documented():
         assert field.description, name
 
 
-def test_build_model_by_kind():
-    assert isinstance(build_model(ModelConfig(kind="unit", width=0.125)), GMMUNIT)
-    assert isinstance(build_model(ModelConfig(kind="cyclegan", width=0.125, n_res_blocks=1)),
-                      CycleGAN)
+def _count(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("kind", ["gmm_unit", "unit", "cyclegan"])
+def test_build_model_by_kind(kind):
+    three = ["nc", "arterial", "venous"]
+    small = build_model(ModelConfig(kind=kind, domains=three, width=0.125, n_res_blocks=1,
+                                    n_components=1 if kind == "unit" else 4))
+    wide = build_model(ModelConfig(kind=kind, domains=three, width=0.25, n_res_blocks=1,
+                                   n_components=1 if kind == "unit" else 4))
+    assert small.domains == three and sorted(small.discriminators) == sorted(three)
+    assert _count(wide) > 2 * _count(small)  # width multiplies channels: ~4x the weights
+    if kind == "cyclegan":
+        assert isinstance(small, CycleGAN) and not hasattr(small, "latent")
+        assert sorted(small.generators) == sorted(f"{s}_to_{t}" for s in three for t in three
+                                                  if s != t)  # one per ordered pair
+        return
+    assert isinstance(small, GMMUNIT)
+    lat = small.latent
+    names = {n for n, _ in small.named_parameters()}
+    if kind == "gmm_unit":  # K learnable components
+        assert lat.n_components == 4 and lat.prior_mu.shape == (4, lat.latent_dim)
+        assert {"latent.prior_mu", "latent.prior_log_sigma", "latent.prior_logits",
+                "latent.posterior_log_var"} <= names
+        return
+    # UNIT: one component, prior N(0, I) and posterior variance I, frozen buffers
+    assert lat.n_components == 1 and lat.fixed_prior
+    assert not any(n.startswith("latent.prior") or "posterior_log_var" in n for n in names)
+    assert float(lat.prior_mu.abs().sum()) == 0 and float(lat.prior_log_sigma.abs().sum()) == 0
+    assert float(lat.posterior_log_var.abs().sum()) == 0
 
 
 def test_removed_switches_load_at_their_kept_value_and_are_refused_otherwise():

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -28,16 +30,41 @@ def test_sampling_varies_and_uses_torch_rng():
     assert torch.equal(a, c)
 
 
-def test_component_map_and_usage():
-    model = _model(n_components=5)
-    x = torch.randn(3, 1, 64, 32)
+def test_component_map_picks_the_nearest_component_and_usage_counts_the_maps():
+    """Component j of a 3-component mixture sits at value levels[j] of the code's channel 0,
+    which carries the image (identity init: the encoder's shortcut keeps the top-left pixel of
+    each 4x4 block in channel 0). Three bands of known values must map to components 0, 1, 2."""
+    model = _model(n_components=3)
+    lat = model.latent
+    k, c = 3, lat.latent_dim
+    levels = torch.tensor([-0.5, 0.0, 0.5])
+    with torch.no_grad():
+        lat.heads.weight.zero_()
+        lat.heads.bias.zero_()
+        lat.heads.weight.view(k, c, -1)[:, 0, 0] = 1.0  # every component's channel 0: feature 0
+        lat.prior_mu.zero_()
+        lat.prior_mu[:, 0] = levels
+        lat.prior_log_sigma.fill_(math.log(0.1))
+        lat.posterior_log_var.fill_(2 * math.log(0.1))
+        lat.prior_logits.zero_()  # pi uniform
+    x = torch.full((2, 1, 32, 48), -0.45)  # bands of whole 4x4 blocks: nearest -0.5, 0, 0.5
+    x[..., 16:32] = 0.1
+    x[..., 32:] = 0.45
     comp = model.component_map(x, "nc")
-    assert comp.shape == (3, 16, 8) and comp.dtype == torch.int64
-    assert 0 <= int(comp.min()) and int(comp.max()) < 5
-    model.generator_losses({d: torch.randn(2, 1, 32, 32) for d in model.domains})
+    assert comp.shape == (2, 8, 12) and comp.dtype == torch.int64
+    assert torch.equal(comp, torch.tensor([0] * 4 + [1] * 4 + [2] * 4).expand(2, 8, 12))
+    # by hand: equal variances 0.1^2 + 0.1^2, equal pi, the other channels all at their means
+    r = torch.softmax(-(0.1 - levels) ** 2 / (2 * 0.02), dim=0)
+    got = lat.log_responsibilities(model.encode(x, "nc")).exp()[0, :, 3, 5]
+    torch.testing.assert_close(got, r, rtol=1e-4, atol=1e-6)
+    # usage: the share of latent locations (both domains, last G step) per most responsible
+    # component; ce is all 0.45 -> component 2: (64, 64, 64 + 192) of 384
+    model.generator_losses({"nc": x, "ce": torch.full_like(x, 0.45)})
     stats = model.stats()
-    usage = [v for k, v in stats.items() if k.startswith("usage/")]
-    assert len(usage) == 5 and abs(sum(usage) - 1) < 1e-6
+    usage = torch.tensor([stats[f"usage/k{j:02d}"] for j in range(3)])
+    torch.testing.assert_close(usage, torch.tensor([1 / 6, 1 / 6, 2 / 3]))
+    entropy = -float((usage * usage.log()).sum())
+    assert stats["latent/effective_components"] == pytest.approx(math.exp(entropy), rel=1e-5)
 
 
 def test_unit_prior_is_fixed():
@@ -78,7 +105,7 @@ def test_latent_is_spatial_for_fine_structures():
     assert post.means.shape == (1, 3, 16, 8, 8)  # (B, K, C, h, w): 4x4 pixels per location
 
 
-def test_translated_kl_weight_can_follow_design():
+def test_translated_kl_weight_can_follow_the_design_note():
     model = _model(lambda_cycle_kl_translated=100.0)
     assert model.config.lambda_cycle_kl_translated == 100.0
     batch = {d: torch.randn(1, 1, 32, 32) for d in model.domains}

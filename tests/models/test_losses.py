@@ -18,7 +18,7 @@ def test_vae_and_cycle_weights():
     assert float(L.vae_loss(kl, rec, lambda1=0.1, lambda2=100)) == pytest.approx(50.2)
     # UNIT eq. 7-8: lambda3 on both KLs
     assert float(L.cycle_loss(kl, kl2, rec, lambda3=0.1, lambda4=100)) == pytest.approx(50.7)
-    # DESIGN.md's reading: lambda4 on the translated KL
+    # the earlier design note's reading: lambda4 on the translated KL
     got = L.cycle_loss(kl, kl2, rec, lambda3=0.1, lambda4=100, lambda_kl_translated=100)
     assert float(got) == pytest.approx(0.2 + 500 + 50)
 

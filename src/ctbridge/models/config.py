@@ -83,7 +83,7 @@ class ModelConfig(BaseModel):
     lambda4: float = Field(100.0, ge=0, description="cycle L1 reconstruction weight (lambda4)")
     lambda_cycle_kl_translated: float | None = Field(None, ge=0, description=(
         "weight of KL(q_j(z | x_i->j) || p) in the cycle loss; null = lambda3 as UNIT eq. 7-8 "
-        "(DESIGN.md §2 writes lambda4 there; set 100 to follow it literally)"))
+        "(an earlier design note wrote lambda4 there: 100; docs/method.md, Losses)"))
     recon_hu_weight_cap: float = Field(4.0, ge=1, description=(
         "(GMM-)UNIT: weight each pixel of the reconstruction and cycle L1 by the HU one "
         "network unit spans at its true value, relative to soft tissue, capped here (so the "

@@ -1,7 +1,7 @@
 """The shared latent space: a Gaussian (UNIT) or a K-component Gaussian mixture (ours).
 
-DESIGN.md §2, per latent location (the latent is a (C, h, w) map; every location is one
-C-dimensional z):
+docs/method.md (Latent), per latent location (the latent is a (C, h, w) map; every location is
+one C-dimensional z):
 
 * prior      p(z)     = sum_k pi_k N(z | mu_k, diag sigma_k^2),  pi = softmax(logits)
 * posterior  q_i(z|x) = sum_k pi_k N(z | E_i(x, theta_k), diag Sigma_{k,i})

@@ -1,11 +1,10 @@
 """The loss terms of GMM-UNIT / UNIT and CycleGAN, one small function each.
 
-Equations as in DESIGN.md §2 (the ctbridge paper's VAE, GAN and cycle terms, which are UNIT's
-with the mixture KL in place of the Gaussian one). Equation numbers follow UNIT (Liu et al.
-2017, §3), whose layout DESIGN.md's "eq. 2-8" refers to: eq. 2 the full objective
-sum_i L_VAE_i + L_GAN_i + L_CC_i, eq. 3-4 VAE, eq. 5-6 GAN, eq. 7-8 cycle consistency (one
-equation per domain; here one function serves every domain). CycleGAN (Zhu et al. 2017):
-eq. 1 GAN, eq. 2 cycle, §5.2 identity.
+Equations as in docs/method.md, Losses (the ctbridge paper's VAE, GAN and cycle terms, which
+are UNIT's with the mixture KL in place of the Gaussian one). Equation numbers follow UNIT (Liu
+et al. 2017, §3): eq. 2 the full objective sum_i L_VAE_i + L_GAN_i + L_CC_i, eq. 3-4 VAE,
+eq. 5-6 GAN, eq. 7-8 cycle consistency (one equation per domain; here one function serves
+every domain). CycleGAN (Zhu et al. 2017): eq. 1 GAN, eq. 2 cycle, §5.2 identity.
 
 Conventions:
 * the reconstruction term -log p_G(x | z) is a Laplacian likelihood, i.e. L1, averaged over
@@ -72,7 +71,8 @@ def cycle_loss(kl_source: torch.Tensor, kl_translated: torch.Tensor, recon: torc
     """L_CC_i = lambda3 KL(q_i(z | x_i) || p) + lambda3 KL(q_j(z | x_i->j) || p)
     + lambda4 recon(x_i, x_i->j->i).  (eq. 7-8)
 
-    UNIT weights both KLs with lambda3; DESIGN.md §2 writes lambda4 on the second one.
+    UNIT weights both KLs with lambda3; an earlier design note of this project wrote lambda4
+    on the second one (docs/method.md, Losses).
     ``lambda_kl_translated`` (default: lambda3) lets a config follow either.
     """
     lam_t = lambda3 if lambda_kl_translated is None else lambda_kl_translated
