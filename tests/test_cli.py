@@ -3,6 +3,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import ctbridge
 from ctbridge.cli import main
 from ctbridge.io import write_scan
@@ -98,3 +100,76 @@ def test_every_command_takes_named_paths_and_typed_choices(capsys):
                           (["select-k", "-i", "a", "-o", "b", "--criterion", "auc"], "ce_dice")):
         assert main(argv) == 2
         assert choices in capsys.readouterr().err, argv
+
+
+def test_usage_errors_are_one_line(capsys):
+    """A bad option value, an unknown option or command: one `ctbridge: error:` line, exit 2,
+    as every other error (click's own form is a four-line usage block)."""
+    for argv, says in (
+            (["translate", "-i", "a", "-o", "b", "--model", "m", "--to", "ce", "--mode", "x"],
+             "'x' is not one of 'full', 'window'"),
+            (["translate", "--bogus"], "No such option: --bogus"),
+            (["phantom", "-o", "x", "--phases", "nc,foo"], "unknown or repeated phases"),
+            (["frobnicate"], "No such command 'frobnicate'")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("ctbridge: error: "), err
+        assert says in err and "Usage:" not in err, err
+    assert main([]) == 2  # no command: the help, not an error line
+    captured = capsys.readouterr()
+    assert "Commands" in captured.out + captured.err
+    assert "ctbridge: error" not in captured.out + captured.err
+
+
+def test_library_warnings_are_one_line_and_the_rest_go_to_a_named_log(capsys):
+    import logging
+    import re
+    import warnings
+    from pathlib import Path
+
+    from ctbridge.cli.boundary import one_line_warnings
+
+    with one_line_warnings(), warnings.catch_warnings():
+        warnings.simplefilter("always")
+        for n in (18, 18, 19):  # repeats, and messages that differ in a number only
+            warnings.warn(f"The number of bytes of pixel data is sufficient to contain {n} "
+                          "frames\nwhich is larger than the given value", UserWarning,
+                          stacklevel=1)
+        assert capsys.readouterr().err == ("ctbridge: warning: UserWarning: The number of bytes "
+                                           "of pixel data is sufficient to contain 18 frames\n")
+        logging.getLogger("openjpeg.utils").warning("j2k: tile %d\nis damaged", 3)
+        logging.getLogger("openjpeg.utils").info("not shown: below WARNING")
+        logging.getLogger("ctbridge.train").warning("not shown: ctbridge logs to train.log")
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("ctbridge: warning: more warnings; "), err
+        log = Path(re.search(r"all of them in (\S+)", err)[1])
+        warnings.warn("a third one", RuntimeWarning, stacklevel=1)
+    assert capsys.readouterr().err == ""
+    text = log.read_text()
+    assert "contain 18 frames\nwhich is larger" in text and "contain 19 frames" in text
+    assert "openjpeg.utils: j2k: tile 3\nis damaged" in text
+    assert "RuntimeWarning: a third one" in text and "not shown" not in text
+    log.unlink()
+    with pytest.warns(UserWarning, match="after the command"):  # the handler is gone again
+        warnings.warn("after the command", UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_damaged_dicom_gives_a_warning_line_and_an_error_line(tmp_path, capsys):
+    """pydicom warns (and logs) that the file ends inside the JPEG 2000 pixel data: one warning
+    line, then the error, instead of a warning with its source line above the error."""
+    import warnings
+    from pathlib import Path
+
+    from pydicom.data import get_testdata_file
+
+    data = Path(get_testdata_file("explicit_VR-UN.dcm")).read_bytes()
+    src = tmp_path / "truncated.dcm"
+    src.write_bytes(data[: len(data) - len(data) // 5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["info", "-i", str(src)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("ctbridge: warning: ") and "End of file reached" in lines[0]
+    assert lines[1].startswith(f"ctbridge: error: {src}: cannot decode pixel data")

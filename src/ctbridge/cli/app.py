@@ -230,10 +230,15 @@ _register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (2 for bad input, with a one-line message)."""
+    """Run the CLI; returns the exit code (2 for bad input or usage, with a one-line message).
+
+    Library warnings are one line each meanwhile (:mod:`ctbridge.cli.boundary`)."""
+    from ctbridge.cli.boundary import one_line_warnings, usage_error_line
+
     try:
-        # without standalone mode, click hands a command's typer.Exit(code) back as the value
-        value = app(args=argv, prog_name="ctbridge", standalone_mode=False)
+        with one_line_warnings():
+            # without standalone mode, click hands a command's typer.Exit(code) back as the value
+            value = app(args=argv, prog_name="ctbridge", standalone_mode=False)
     except CTBridgeError as exc:
         typer.echo(f"ctbridge: error: {one_line(exc)}", err=True)
         return 2
@@ -243,11 +248,16 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("ctbridge: aborted", err=True)
         return 130
     except Exception as exc:
-        # usage errors (typer's vendored click): they know how to show themselves
+        # usage errors (typer's vendored click): one line as every error; the help that
+        # no_args_is_help raises shows itself
+        line = usage_error_line(exc)
+        if line is not None:
+            typer.echo(line, err=True)
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         show = getattr(exc, "show", None)
         if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
             show()
-            return int(exc.exit_code)
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         raise
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
