@@ -121,3 +121,43 @@ def test_failed_write_leaves_previous_output_untouched(tmp_path):
         write_scan(bad, tmp_path / "series")
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.nii.gz"]
+
+
+RGB24 = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("complex", "complex voxels (dtype complex64)"),
+    ("rgb", "RGB/vector voxels (R, G, B"),
+    ("two volumes", "4-D image of shape (7, 6, 5, 2) (2 volumes"),
+    ("vector", "5-D image of shape (7, 6, 5, 1, 3) (3 volumes or vector components)"),
+])
+def test_complex_rgb_and_multi_volume_nifti_are_refused(tmp_path, capsys, kind, message):
+    """Reading them as one real volume would drop the imaginary part (nibabel's ComplexWarning
+    was the only sign), the colour or every volume but the first."""
+    shape = (7, 6, 5)
+    if kind == "complex":
+        data = (np.ones(shape) + 2j * np.ones(shape)).astype(np.complex64)
+    elif kind == "rgb":
+        data = np.zeros(shape, RGB24)
+    elif kind == "two volumes":
+        data = np.zeros((*shape, 2), np.int16)
+    else:
+        data = np.zeros((*shape, 1, 3), np.float32)
+    src = tmp_path / f"{kind.replace(' ', '_')}.nii.gz"
+    nib.save(nib.Nifti1Image(data, np.eye(4)), str(src))
+    assert nib.load(str(src)).get_data_dtype() == data.dtype  # written as meant
+    err = _convert_fails(capsys, src, tmp_path / "out.nii.gz", message)
+    assert str(src) in err
+    assert main(["info", "-i", str(src)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_singleton_fourth_and_fifth_dimensions_are_one_volume(tmp_path, capsys):
+    data = np.arange(7 * 6 * 5, dtype=np.float32).reshape(7, 6, 5)
+    src = tmp_path / "one_time_point.nii.gz"
+    nib.save(nib.Nifti1Image(data[..., None, None], np.eye(4)), str(src))
+    out = tmp_path / "out.nii.gz"
+    assert main(["convert", "-i", str(src), "-o", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    np.testing.assert_array_equal(np.asarray(nib.load(str(out)).dataobj), data)

@@ -36,6 +36,28 @@ def _load(path: Path) -> nib.Nifti1Image:
     return img
 
 
+def _check_voxels(path: Path, img: nib.Nifti1Image, what: str = "CT volume") -> tuple[int, ...]:
+    """The 3-D shape of ``img`` (singleton 4th and higher dimensions dropped); InvalidScanError
+    naming the file and the dtype or shape for complex, RGB/vector or several-volume images,
+    which would otherwise lose their imaginary part or colour silently."""
+    dtype = img.get_data_dtype()
+    if dtype.fields is not None:  # RGB24, RGBA32 and other structured voxels
+        raise InvalidScanError(f"{path}: RGB/vector voxels ({', '.join(dtype.names or ())}: "
+                               f"dtype {dtype}); a {what} holds one value per voxel")
+    if dtype.kind == "c":
+        raise InvalidScanError(f"{path}: complex voxels (dtype {dtype}); a {what} is real-valued "
+                               "(store the magnitude or the real part yourself)")
+    shape = tuple(int(n) for n in img.shape)
+    if len(shape) > 3 and any(n != 1 for n in shape[3:]):
+        volumes = int(np.prod(shape[3:]))
+        raise InvalidScanError(f"{path}: {len(shape)}-D image of shape {shape} ({volumes} "
+                               f"volumes or vector components); ctbridge reads one 3-D {what}: "
+                               "split it into 3-D files first")
+    if len(shape) < 3:
+        raise InvalidScanError(f"{path}: expected a 3D volume, got {len(shape)}D shape {shape}")
+    return shape[:3]
+
+
 def _geometry_from_affine(affine_ras: np.ndarray) -> tuple[tuple, tuple, np.ndarray]:
     """Split a RAS affine into ITK-order spacing, LPS origin and LPS direction."""
     lps = LPS_TO_RAS @ affine_ras[:3, :]
@@ -48,17 +70,14 @@ def read_nifti(path: str | Path) -> Scan:
     """Read a 3D NIfTI volume as a `Scan` in HU (scl_slope/inter applied by nibabel)."""
     path = Path(path)
     img = _load(path)
+    shape = _check_voxels(path, img)
     try:
         data = np.asarray(img.dataobj, dtype=np.float32)
     except Exception as exc:
         raise InvalidScanError(f"{path}: voxel data cannot be read ({one_line(exc)})") from None
     if data.size == 0:
         raise InvalidScanError(f"{path}: empty volume, shape {img.shape}")
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
-    if data.ndim != 3:
-        raise InvalidScanError(
-            f"{path}: expected a 3D volume, got {data.ndim}D shape {data.shape}")
+    data = data.reshape(shape)  # singleton 4th/5th dimensions (one time point) dropped
     spacing, origin, direction = _geometry_from_affine(img.affine)
     header = img.header
     description = header.get("descrip", b"")
@@ -79,9 +98,8 @@ def read_labelmap(path: str | Path) -> np.ndarray:
     """Read an integer label volume as a ``(z, y, x)`` int array."""
     path = Path(path)
     img = _load(path)
-    data = np.asarray(img.dataobj)
-    if data.ndim != 3:
-        raise InvalidScanError(f"{path}: expected a 3D label volume, got shape {data.shape}")
+    shape = _check_voxels(path, img, what="label volume")
+    data = np.asarray(img.dataobj).reshape(shape)
     if not np.issubdtype(data.dtype, np.integer):
         if not np.all(np.isfinite(data)) or np.any(data != np.round(data)):
             raise InvalidScanError(f"{path}: label volume holds non-integer values")
