@@ -55,7 +55,7 @@ def test_component_map_picks_the_nearest_component_and_usage_counts_the_maps():
     assert torch.equal(comp, torch.tensor([0] * 4 + [1] * 4 + [2] * 4).expand(2, 8, 12))
     # by hand: equal variances 0.1^2 + 0.1^2, equal pi, the other channels all at their means
     r = torch.softmax(-(0.1 - levels) ** 2 / (2 * 0.02), dim=0)
-    got = lat.log_responsibilities(model.encode(x, "nc")).exp()[0, :, 3, 5]
+    got = lat.log_responsibilities(model.encode(x, "nc")[0]).exp()[0, :, 3, 5]
     torch.testing.assert_close(got, r, rtol=1e-4, atol=1e-6)
     # usage: the share of latent locations (both domains, last G step) per most responsible
     # component; ce is all 0.45 -> component 2: (64, 64, 64 + 192) of 384
@@ -101,7 +101,7 @@ def test_shared_layers_and_heads_are_shared():
 
 def test_latent_is_spatial_for_fine_structures():
     model = _model(latent_dim=16)
-    post = model.encode(torch.randn(1, 1, 32, 32), "ce")
+    post, _ = model.encode(torch.randn(1, 1, 32, 32), "ce")
     assert post.means.shape == (1, 3, 16, 8, 8)  # (B, K, C, h, w): 4x4 pixels per location
 
 

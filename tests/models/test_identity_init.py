@@ -36,10 +36,10 @@ def test_with_many_components_the_identity_is_perturbed_only_by_the_heads_defaul
 def test_training_noise_decodes_to_the_documented_size():
     model = _model()
     x = torch.zeros(64, 1, 32, 32)
-    post = model.encode(x, "nc")
+    post, _ = model.encode(x, "nc")
     z = model.latent.sample(post)  # posterior std 0.1 -> gain 10
     with torch.no_grad():
-        decoded = model.decode(z, "nc")
+        decoded = model.decode(z, domain="nc")
     assert float(decoded.std()) == pytest.approx(IDENTITY_LATENT_NOISE, rel=0.15)
 
 

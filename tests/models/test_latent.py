@@ -183,5 +183,6 @@ def test_translation_uses_the_streamed_mean():
     model = build_model(ModelConfig(width=0.125, n_components=4)).eval()
     x = torch.randn(2, 1, 32, 32)
     with torch.no_grad():
-        full = model.decode(model.latent.sample(model.encode(x, "nc"), stochastic=False), "ce")
+        post, _ = model.encode(x, "nc")
+        full = model.decode(model.latent.sample(post, stochastic=False), domain="ce")
         torch.testing.assert_close(model.translate(x, "nc", "ce"), full, rtol=1e-5, atol=1e-5)

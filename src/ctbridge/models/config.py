@@ -57,6 +57,11 @@ class ModelConfig(BaseModel):
     # ---------------------------------------------------------------- UNIT / GMM-UNIT networks
     width: float = Field(1.0, gt=0, description=(
         "channel multiplier: 1.0 = VGG-16 channels [64,128,256,512,512] (CycleGAN: ngf=ndf=64)"))
+    generator: Literal["vgg", "unet"] = Field("vgg", description=(
+        "(GMM-)UNIT networks around the shared latent: 'vgg' (the paper's VGG-16 encoder and "
+        "mirrored generator, every pixel through the latent) or 'unet' (residual U-Nets with "
+        "batch norm: the generator adds a change to its source from the latent at 1/16 "
+        "resolution and the source encoder's skips; models/unet.py, docs/method.md)"))
     n_down: int = Field(2, ge=0, le=5, description=(
         "2x2 max-poolings in the VGG encoder (after the first n_down stages); 2 turns a 32x32 "
         "patch into an 8x8 latent so a 2-pixel plaque still owns a latent location. Inputs "

@@ -20,8 +20,10 @@ Example:
     >>> from ctbridge.models import ModelConfig, build_model
     >>> model = build_model(ModelConfig(width=0.125, n_components=3))
     >>> batch = {d: torch.randn(2, 1, 32, 32) for d in model.domains}
-    >>> sorted(model.generator_losses(batch))
-    ['cycle_kl', 'cycle_recon', 'gan', 'kl', 'recon', 'total']
+    >>> sorted(model.generator_losses(batch))  # the paper's terms and the recipe's
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['cycle_kl', 'cycle_recon', 'gan', 'histogram', 'keep_calcium', 'keep_calcium_cycle',
+     'kl', 'recon', 'total']
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from ctbridge.models.blocks import eye_, identity_init
 from ctbridge.models.config import ModelConfig
 from ctbridge.models.discriminator import domain_discriminators
 from ctbridge.models.latent import MixtureLatent, Posterior
+from ctbridge.models.unet import N_DOWN, UNetEncoder, UNetGenerator
 from ctbridge.models.vgg import VGGEncoder, VGGGenerator
 
 IDENTITY_LATENT_NOISE = 0.01
@@ -55,24 +58,33 @@ class GMMUNIT(TranslationModel):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         c = config
-        self.downsampling = c.n_down
+        self.unet = c.generator == "unet"
+        self.downsampling = N_DOWN if self.unet else c.n_down
         self.scaler = IntensityScaler()  # the data's HU map (models.base), for HU-aware losses
         # the HU window of the intensity-distribution loss, in model units
         self.phase_window = tuple(float(self.scaler.to_model(np.float64(v)))
                                   for v in c.histogram_window_hu)
         self.keep_level = float(self.scaler.to_model(np.float64(c.keep_calcium_hu)))
-        net = dict(width=c.width, n_down=c.n_down, shared_layers=c.shared_layers,
-                   norm=c.generator_norm, act="lrelu")
-        self.encoder = VGGEncoder(self.domains, **net)  # one image channel in, one out
+        if self.unet:  # starts as the identity by its zero last convolution
+            net = dict(width=c.width, shared_layers=c.shared_layers, norm="batch")
+            self.encoder = UNetEncoder(self.domains, **net)
+        else:
+            net = dict(width=c.width, n_down=c.n_down, shared_layers=c.shared_layers,
+                       norm=c.generator_norm, act="lrelu")
+            self.encoder = VGGEncoder(self.domains, **net)  # one image channel in, one out
         latent_dim = c.latent_dim or self.encoder.out_channels
         self.latent = MixtureLatent(self.encoder.out_channels, latent_dim, c.n_components,
                                     len(self.domains), fixed_prior=c.fixed_prior,
                                     posterior_std_init=POSTERIOR_STD_INIT)
-        self.generator = VGGGenerator(self.domains, latent_dim=latent_dim, **net)
+        self.generator = (UNetGenerator if self.unet else VGGGenerator)(
+            self.domains, latent_dim=latent_dim, **net)
         self.discriminators = domain_discriminators(
             self.domains, width=c.discriminator_width, n_layers=c.d_layers,
             norm=c.discriminator_norm)
-        self._init_identity()
+        if self.unet:  # batch norm: one call per input keeps each batch's own statistics
+            self.batch_calls = False
+        else:
+            self._init_identity()
 
     def _init_identity(self) -> None:
         """Start every E_i -> z -> G_j as the identity, translation included.
@@ -112,13 +124,28 @@ class GMMUNIT(TranslationModel):
     def discriminator_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.discriminators.parameters() if p.requires_grad]
 
-    def encode(self, x: torch.Tensor, domain: str) -> Posterior:
-        """q_domain(z | x): K component means per latent location + the domain's variances."""
-        h = self.encoder(x, domain)  # (B, 512*width, H / 2**n_down, W / 2**n_down)
-        return self.latent.posterior(h, self.domain_index(domain))  # means (B, K, C, h, w)
+    def features(self, x: torch.Tensor, domain: str
+                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """E_domain(x): the latent heads' input (B, C, H / 2**downsampling, ...) and what the
+        generator takes from the source besides z: nothing for the VGG pair; for the U-Net the
+        encoder's skips (full .. 1/8 resolution) and the source itself."""
+        if self.unet:
+            h, skips = self.encoder(x, domain)
+            return h, (*skips, x)
+        return self.encoder(x, domain), ()
 
-    def decode(self, z: torch.Tensor, domain: str) -> torch.Tensor:
-        """G_domain(z): (B, C, h, w) latent -> (B, 1, H, W) image, linear output."""
+    def encode(self, x: torch.Tensor, domain: str
+               ) -> tuple[Posterior, tuple[torch.Tensor, ...]]:
+        """q_domain(z | x): K component means per latent location + the domain's variances,
+        and the source's skips for :meth:`decode`."""
+        h, skips = self.features(x, domain)
+        return self.latent.posterior(h, self.domain_index(domain)), skips  # (B, K, C, h, w)
+
+    def decode(self, z: torch.Tensor, *skips: torch.Tensor, domain: str) -> torch.Tensor:
+        """G_domain(z, skips of the source): (B, C, h, w) latent -> (B, 1, H, W) image."""
+        if self.unet:
+            *features, source = skips
+            return self.generator(z, domain, features, source)
         return self.generator(z, domain)
 
     # ----------------------------------------------------------------------------- losses
@@ -127,7 +154,8 @@ class GMMUNIT(TranslationModel):
         self.check_batch(batch)
         c = self.config
         with torch.no_grad():
-            z = {d: self.latent.sample(self.encode(batch[d], d)) for d in self.domains}
+            enc = {d: self.encode(batch[d], d) for d in self.domains}
+            z = {d: self.latent.sample(post) for d, (post, _) in enc.items()}
         total = batch[self.domains[0]].new_zeros(())
         gan = total.clone()
         score_real = total.clone()
@@ -136,7 +164,8 @@ class GMMUNIT(TranslationModel):
         for dst in self.domains:
             sources = [src for src in self.domains if src != dst]
             with torch.no_grad():
-                fakes = [self.decode(z[src], dst) for src in sources]  # (B, 1, H, W)
+                fakes = [self.decode(z[src], *enc[src][1], domain=dst)  # (B, 1, H, W)
+                         for src in sources]
             # the real patches and every source's translations in one call of D_dst
             real, *judged = self._in_one_call(partial(self.judge, dst), [batch[dst], *fakes])
             score_real = score_real + real.mean().detach() / len(self.domains)
@@ -153,7 +182,9 @@ class GMMUNIT(TranslationModel):
         c = self.config
         n, n_tgt = len(self.domains), len(self.domains) - 1
         x = batch
-        post = {d: self.encode(x[d], d) for d in self.domains}
+        enc = {d: self.encode(x[d], d) for d in self.domains}
+        post = {d: p for d, (p, _) in enc.items()}
+        skips = {d: s for d, (_, s) in enc.items()}
         drawn = {d: self.latent.draw_components(post[d]) for d in self.domains}
         z = {d: self.latent.select(post[d], drawn[d][0], noise=True)  # (B, C, h, w)
              for d in self.domains}
@@ -174,7 +205,9 @@ class GMMUNIT(TranslationModel):
             rendered = {}
             for d in self.domains:
                 order = [d, *(src for src in self.domains if src != d)]
-                outs = self._in_one_call(partial(self.decode, domain=d), [z[src] for src in order])
+                outs = self._in_one_call(partial(self.decode, domain=d),
+                                         [z[src] for src in order],
+                                         *zip(*(skips[src] for src in order), strict=True))
                 rendered.update({(src, d): out for src, out in zip(order, outs, strict=True)})
             for d in self.domains:
                 recon = L.reconstruction_loss(x[d], rendered[(d, d)], weight[d])
@@ -184,9 +217,10 @@ class GMMUNIT(TranslationModel):
             for src, dst in self.pairs():
                 x_fake = rendered[(src, dst)]  # x_src->dst, (B, 1, H, W)
                 scores = self.judge(dst, x_fake)  # (B, 1, h', w')
-                post_back = self.encode(x_fake, dst)  # q_dst(z | x_src->dst)
+                post_back, skips_back = self.encode(x_fake, dst)  # q_dst(z | x_src->dst)
                 kl_back = self.latent.kl(post_back)
-                x_cycle = self.decode(self.latent.sample(post_back), src)  # ->dst->src
+                x_cycle = self.decode(self.latent.sample(post_back), *skips_back,
+                                      domain=src)  # ->dst->src
                 cyc = L.reconstruction_loss(x[src], x_cycle, weight[src])
                 pair = (L.gan_loss(scores, lambda0=c.lambda0)
                         + L.cycle_loss(kl[src], kl_back, cyc, lambda3=c.lambda3,
@@ -233,18 +267,18 @@ class GMMUNIT(TranslationModel):
         self.check_input(x)
         self.domain_index(target)
         if sample:
-            post = self.encode(x, source)  # means (B, K, C, h, w)
+            post, skips = self.encode(x, source)  # means (B, K, C, h, w)
             z = self.latent.sample(post, stochastic=True)  # (B, C, h, w)
         else:  # one component at a time: never all K means of a whole-slice batch at once
-            h = self.encoder(x, source)  # (B, 512*width, H / 2**n_down, W / 2**n_down)
+            h, skips = self.features(x, source)  # (B, C, H / 2**downsampling, ...)
             z = self.latent.most_responsible_mean(h, self.domain_index(source))
-        return self.decode(z, target)
+        return self.decode(z, *skips, domain=target)
 
     @torch.no_grad()
     def component_map(self, x: torch.Tensor, domain: str) -> torch.Tensor:
         """Most responsible mixture component per latent location, (B, h, w) int64 (Fig. 2)."""
         self.check_input(x)
-        return self.latent.component_map(self.encode(x, domain))
+        return self.latent.component_map(self.encode(x, domain)[0])
 
     def stats(self) -> dict[str, float]:
         """``usage/kXX`` (share of latent locations per component, last G step) and
