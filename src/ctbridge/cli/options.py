@@ -1,5 +1,6 @@
 """Options every command spells the same way: named paths (``-i INPUT``, ``-o OUT``, as nnU-Net
-and TotalSegmentator), ``--device`` and ``--bounds/--no-bounds``.
+and TotalSegmentator), ``--device``, ``--bounds/--no-bounds`` and ``--num-parts/--part-id``; and
+the exit code of commands that go on past a bad item.
 
 Until this release ``convert``, ``translate``, ``phantom``, ``prepare``, ``synthesize``,
 ``info``, ``qc score`` and ``qc calibrate`` took their paths positionally. The positional
@@ -27,11 +28,33 @@ Device = Annotated[str, typer.Option(
 PresetDevice = Annotated[str | None, typer.Option(
     help="cpu, cuda, cuda:N or auto; default: the preset's (cpu-small pins cpu).")]
 """``--device`` of commands that train, where a preset may pin one."""
+NumParts = Annotated[int, typer.Option(
+    min=1, help="Split the work into this many parts, run as separate processes (nnU-Net's "
+                "-num_parts): the items sorted by name, part I takes every N-th from I.")]
+"""``--num-parts`` of commands that go over many scans (translate of a folder, synthesize)."""
+PartId = Annotated[int, typer.Option(
+    min=0, help="Which part this process makes, 0 ... --num-parts - 1.")]
+"""``--part-id``, with ``--num-parts``."""
 Bounds = Annotated[bool, typer.Option(
     "--bounds/--no-bounds", help="Hold translations to physics: contrast only adds, fat and "
     "gas (<= -50 HU) are copied, and (with --smooth, translate's default) the change into "
     "contrast is smoothed where it is small and flat; --no-bounds: the network's raw output.")]
 """``--bounds/--no-bounds`` of every command that translates."""
+
+
+EXIT_FAILED_BASE = 100
+EXIT_FAILED_MAX = 125
+
+
+def failed_exit_code(failed: int) -> int:
+    """The exit code of a command that goes on past bad items (synthesize, translate of a
+    folder): 0 without failures, else 100 + failures, capped at 125 (distinct from 1, 2, 130).
+
+    Example:
+        >>> failed_exit_code(0), failed_exit_code(3), failed_exit_code(400)
+        (0, 103, 125)
+    """
+    return 0 if failed <= 0 else min(EXIT_FAILED_BASE + failed, EXIT_FAILED_MAX)
 
 
 def pick_path(named: Path | None, positional: Path | None, *, flag: str, what: str) -> Path:

@@ -16,20 +16,17 @@ from typing import Annotated, Literal
 
 import typer
 
-from ctbridge.cli.options import Bounds, Device, input_option, old_argument, out_option, pick_path
-
-EXIT_FAILED_BASE = 100
-EXIT_FAILED_MAX = 125
-
-
-def failed_exit_code(failed: int) -> int:
-    """0 without failures, else 100 + failures, capped at 125 (distinct from 1, 2 and 130).
-
-    Example:
-        >>> failed_exit_code(0), failed_exit_code(3), failed_exit_code(400)
-        (0, 103, 125)
-    """
-    return 0 if failed <= 0 else min(EXIT_FAILED_BASE + failed, EXIT_FAILED_MAX)
+from ctbridge.cli.options import (
+    Bounds,
+    Device,
+    NumParts,
+    PartId,
+    failed_exit_code,
+    input_option,
+    old_argument,
+    out_option,
+    pick_path,
+)
 
 
 def synthesize_command(
@@ -59,6 +56,12 @@ def synthesize_command(
         "--translate-mode", help="full (whole slices) or window (sliding windows).")] = "full",
     device: Device = "auto",
     bounds: Bounds = True,
+    num_parts: NumParts = 1,
+    part_id: PartId = 0,
+    merge: Annotated[bool, typer.Option(
+        "--merge", help="Translate nothing: merge the parts' manifests and write the data set "
+                        "(the same arguments as the parts; the last part to finish does this "
+                        "itself).")] = False,
     old_input: Annotated[Path | None, old_argument("-i", "DATASET")] = None,
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
@@ -69,6 +72,11 @@ def synthesize_command(
     Folds keep each synthetic case with its source (nnU-Net:
     splits_final.json; MONAI: a fold key per item). OUT/manifest.csv records
     every case; a re-run skips cases made from the same source and model.
+
+    Several processes: the same command with --num-parts N --part-id 0 ... N-1
+    (case ids sorted, part I takes every N-th from I); each records its cases
+    in OUT/manifest.part-I-of-N.csv, and the part that finds every case
+    finished merges them and writes the data set (or run --merge).
 
     Exit code: 0 all cases written (or left out by QC); 100 + N when N cases
     failed (at most 125), the others written; 2 for a usage or input error.
@@ -85,15 +93,18 @@ def synthesize_command(
     result = synthesize_dataset(
         dataset, out, model=model, target=to, source=from_, mode=mode,  # type: ignore[arg-type]
         qc=qc, max_rejected=max_rejected, device=device, translate_mode=translate_mode,
-        folds=folds, seed=seed, bounded=bounds)
+        folds=folds, seed=seed, bounded=bounds, num_parts=num_parts, part_id=part_id,
+        merge=merge)
     counts = summary_counts(result.outcome)
+    part = f", part {part_id} of {num_parts}" if result.part else ", --merge" if merge else ""
     table = Table("synthetic cases", "count",
-                  title=f"{result.out} ({result.format}, --mode {mode})")
+                  title=f"{result.out} ({result.format}, --mode {mode}{part})")
     table.add_row("written now", str(counts["written_now"]))
     table.add_row("already done (resumed)", str(counts["resumed"]))
     table.add_row("left out by QC", str(counts["rejected"]))
     table.add_row("failed", str(counts["failed"]))
-    table.add_row("training cases in OUT", str(result.training_cases))
+    if result.merged:
+        table.add_row("training cases in OUT", str(result.training_cases))
     if counts["seconds_per_case"] is not None:
         table.add_row("seconds per new case", f"{counts['seconds_per_case']:.1f}")
     console.print(table)
@@ -105,7 +116,15 @@ def synthesize_command(
         console.print(detail)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
-    console.print(f"manifest: {result.out / 'manifest.csv'}")
+    if result.merged:
+        if result.part:
+            console.print(f"every part finished: merged into {result.out / 'manifest.csv'}, "
+                          "folds and dataset.json written")
+        console.print(f"manifest: {result.out / 'manifest.csv'}")
+    else:
+        console.print(f"part {part_id} of {num_parts} done; {len(result.waiting)} case(s) of "
+                      "other parts not finished yet: the last part to finish merges (or run "
+                      "the same command with --merge)")
     code = failed_exit_code(result.failed)
     if code:
         console.print(f"{result.failed} case(s) failed; exit code {code}")

@@ -14,12 +14,19 @@ naming the model, direction and date), cross-validation folds that keep every sy
 with its source (nnU-Net: ``splits_final.json``; MONAI: a ``fold`` key per training item),
 and ``manifest.csv``. A case that fails (unreadable, no label, label off the image grid) is
 left out of OUT together with its original, recorded in the manifest, and the run goes on.
+
+Split runs (``num_parts``/``part_id``, nnU-Net's convention): each part makes its share of the
+cases and records them in its own ``manifest.part-I-of-N.csv`` (no shared file is written while
+parts run). The data set itself (``manifest.csv``, copies, folds, ``dataset.json``) is written
+by a merge, under a lock, once every case has a finished row with its current key: the part
+that finds this at its end merges, or ``merge=True`` (``--merge``) does it.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +36,7 @@ from tqdm.auto import tqdm
 
 import ctbridge
 from ctbridge.datasets.fingerprint import folder_sha256
-from ctbridge.datasets.manifest import MANIFEST, read_manifest, write_manifest
+from ctbridge.datasets.manifest import MANIFEST, ManifestRow, read_manifest, write_manifest
 from ctbridge.datasets.splits import (
     Split,
     as_splits,
@@ -45,6 +52,8 @@ from ctbridge.datasets.synthesize import (
     ModelRef,
     Outcome,
     QualityGate,
+    is_finished,
+    job_key,
     postprocess_tag,
     synthesize,
 )
@@ -52,6 +61,7 @@ from ctbridge.errors import DataError
 from ctbridge.formats import decathlon, nnunet
 from ctbridge.formats.cases import SourceDataset, nifti_ending
 from ctbridge.formats.geometry import stored_dtype
+from ctbridge.inference.parts import check_part, select_part
 from ctbridge.inference.translator import Translator
 from ctbridge.io.atomic import atomic_path
 
@@ -72,6 +82,10 @@ class DatasetResult:
         members: source case -> the cases of OUT made from it (itself in add mode, synthetic).
         splits: the folds as written, over OUT's case ids.
         notes: things the user should know (folder naming, empty folds).
+        part: (part id, number of parts) of a split run, None for a whole run.
+        merged: whether this call wrote the data set (manifest, folds, dataset.json); a part
+            whose siblings are not finished leaves that to the last one (or to ``--merge``).
+        waiting: the synthetic cases without a finished row when not merged.
     """
 
     out: Path
@@ -80,6 +94,9 @@ class DatasetResult:
     members: dict[str, list[str]]
     splits: list[Split]
     notes: list[str] = field(default_factory=list)
+    part: tuple[int, int] | None = None
+    merged: bool = False
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -115,7 +132,9 @@ def _check_out(src: SourceDataset, out: Path) -> None:
                         f"{src.root}")
     if out.is_file():
         raise DataError(f"{out}: a file; the output is a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+    # dot files: another part's temporary manifest, the merge lock
+    if out.is_dir() and any(not p.name.startswith(".") for p in out.iterdir()) \
+            and not (out / MANIFEST).is_file():
         raise DataError(f"{out}: exists and is not the output of an earlier ctbridge synthesize "
                         f"(no {MANIFEST}); choose a new folder")
 
@@ -172,11 +191,71 @@ def _fold_of(splits: Sequence[Split]) -> dict[str, int]:
     return {case: k for k, fold in enumerate(splits) for case in fold["val"]}
 
 
+def part_manifest(out: Path, part_id: int, num_parts: int) -> Path:
+    """``OUT/manifest.part-I-of-N.csv``: the rows part ``I`` of ``N`` writes until the merge."""
+    return out / f"manifest.part-{part_id}-of-{num_parts}.csv"
+
+
+def _part_files(out: Path) -> list[Path]:
+    return sorted(out.glob("manifest.part-*-of-*.csv"))
+
+
+@contextmanager
+def _merge_lock(out: Path) -> Iterator[None]:
+    """One merge at a time in ``out`` (an OS lock on ``OUT/.merge.lock``: released when its
+    process ends, so a killed part leaves no stale lock; no lock where ``fcntl`` is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: parts must not finish at the same moment
+        yield
+        return
+    with (out / ".merge.lock").open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _seed_part(manifest: Path, part_file: Path, mine: Sequence[Job]) -> dict[str, ManifestRow]:
+    """The finished rows of a part's cases (an earlier merged run's, then its own earlier ones),
+    also written as its part file: resume works across splits. Failed rows are left out: they
+    are redone, and a merge must not take an old failure for this run's."""
+    cases = {job.case for job in mine}
+    rows = {c: r for c, r in read_manifest(manifest).items() if c in cases}
+    rows.update({c: r for c, r in read_manifest(part_file).items() if c in cases})
+    rows = {c: r for c, r in rows.items() if r.decision != "failed"}
+    write_manifest(part_file, rows.values())
+    return rows
+
+
+def _merged_rows(out: Path, jobs: Sequence[Job], expected: dict[str, str | None]
+                 ) -> tuple[dict[str, ManifestRow], list[str]]:
+    """The row of every job from ``manifest.csv`` and the part files, and the jobs that have
+    none finished yet. A row counts when it has the job's current key (written: its files
+    exist; a failed row: the key it could compute, "" when the source could not be read)."""
+    sources = [read_manifest(out / MANIFEST), *(read_manifest(p) for p in _part_files(out))]
+    chosen: dict[str, ManifestRow] = {}
+    missing = []
+    for job in jobs:
+        key = expected[job.case]
+        done = [rows[job.case] for rows in sources if job.case in rows and (
+            is_finished(rows[job.case], key or "", job)
+            or (rows[job.case].decision == "failed" and rows[job.case].key == (key or "")))]
+        done.sort(key=lambda r: r.decision == "failed")  # a success over an older failure
+        if done:
+            chosen[job.case] = done[0]
+        else:
+            missing.append(job.case)
+    return chosen, missing
+
+
 def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translator | str | Path,
                        target: str, source: str | None = None, mode: Mode = "add",
                        qc: str | Path | None = None, max_rejected: float = 0.2,
                        device: str = "cpu", translate_mode: str = "full", folds: int = 5,
-                       seed: int = 0, progress: bool = True, bounded: bool = True
+                       seed: int = 0, progress: bool = True, bounded: bool = True,
+                       num_parts: int = 1, part_id: int = 0, merge: bool = False
                        ) -> DatasetResult:
     """Write ``out``: ``dataset`` with its labelled cases translated to ``target`` (module doc).
 
@@ -193,10 +272,18 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
         translate_mode: the translator's ``full`` or ``window``.
         folds, seed: folds to make when the data set brings none.
         bounded: hold translations to the physical bounds (:mod:`ctbridge.inference.bounds`).
+        num_parts, part_id: make only this part's cases (:mod:`ctbridge.inference.parts`: the
+            case ids sorted, every ``num_parts``-th from ``part_id``), recording them in
+            ``manifest.part-I-of-N.csv``. Whichever part finds every case finished merges:
+            ``manifest.csv``, the copies of the originals and test images, the folds and
+            ``dataset.json`` are written once, over all cases.
+        merge: make nothing; merge the parts' rows (the same arguments as the parts).
+            DataError when a case has no finished row yet.
 
     Raises:
         DataError: the input is not a data set, OUT is not a new folder, too few cases for the
-            folds. CheckpointError: an unusable model or domain. ConfigError: a bad device.
+            folds. CheckpointError: an unusable model or domain. ConfigError: a bad device or
+            part.
     """
     from ctbridge.device import resolve_device
 
@@ -204,9 +291,12 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
         raise DataError(f"--mode must be add or replace, got {mode!r}")
     if not 0.0 <= max_rejected <= 1.0:
         raise DataError(f"--max-rejected must be in [0, 1], got {max_rejected}")
+    check_part(num_parts, part_id)
     out = Path(out)
     src = read_dataset(dataset)
     _check_out(src, out)
+    if merge and not (out / MANIFEST).is_file():
+        raise DataError(f"{out}: nothing to merge (no {MANIFEST}: run the parts first)")
     dev = resolve_device(device)
     ref = ModelRef(model, dev)
     source = ref.translator.resolve_source(target, source)  # fail before any work
@@ -231,13 +321,63 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
         image_out, label_out = _paths(src, out, syn[case.case_id], _ending(src, case.image))
         jobs.append(Job(syn[case.case_id], case.case_id, case.image, image_out, case.label,
                         label_out, dtype=stored_dtype(case.image), needs_label=True))
-    outcome = synthesize(jobs, ref, target=target, source=source, manifest=manifest,
-                         mode=translate_mode, gate=gate, progress=progress,
-                         desc=f"{source}->{target}", bounded=bounded)
+    direction = f"{source}->{target}"
+    part = (part_id, num_parts) if num_parts > 1 else None
+    outcome = Outcome([])
+    if not merge:
+        mine = select_part(jobs, num_parts, part_id, name=lambda job: job.source)
+        working, previous = manifest, None
+        if part is not None:
+            working = part_manifest(out, part_id, num_parts)
+            previous = _seed_part(manifest, working, mine)
+        outcome = synthesize(mine, ref, target=target, source=source, manifest=working,
+                             mode=translate_mode, gate=gate, progress=progress,
+                             desc=direction + (f" part {part_id}/{num_parts}" if part else ""),
+                             bounded=bounded, previous=previous)
+        if part is None:  # a whole run: this run's rows are every case's
+            with _merge_lock(out):
+                return _finish(src, out, jobs, {r.case: r for r in outcome.rows}, splits,
+                               splits_from, ref, source, target, mode, translate_mode, gate,
+                               outcome, progress, bounded, part)
+    with _merge_lock(out):
+        if part is not None and not merge:  # cheap test first: does every case have a row?
+            rows_anywhere = set().union(*(read_manifest(p) for p in _part_files(out)),
+                                        read_manifest(manifest))
+            waiting = [job.case for job in jobs if job.case not in rows_anywhere]
+            if waiting:
+                return DatasetResult(out, src.format, outcome, {}, [], part=part,
+                                     waiting=waiting)
+        expected = {}
+        for job in jobs:
+            try:
+                expected[job.case] = job_key(job, ref, direction, translate_mode, gate, bounded)
+            except OSError:
+                expected[job.case] = None
+        rows, waiting = _merged_rows(out, jobs, expected)
+        if waiting:
+            if merge:
+                raise DataError(f"{out}: cannot merge yet: {len(waiting)} case(s) have no "
+                                f"finished row ({', '.join(waiting[:5])}); run their parts "
+                                "with the same arguments first")
+            return DatasetResult(out, src.format, outcome, {}, [], part=part, waiting=waiting)
+        if merge:
+            outcome = Outcome([rows[job.case] for job in jobs],
+                              resumed={job.case for job in jobs})
+        return _finish(src, out, jobs, rows, splits, splits_from, ref, source, target, mode,
+                       translate_mode, gate, outcome, progress, bounded, part)
+
+
+def _finish(src: SourceDataset, out: Path, jobs: Sequence[Job], rows: dict[str, ManifestRow],
+            splits: list[Split], splits_from: str, ref: ModelRef, source: str, target: str,
+            mode: Mode, translate_mode: str, gate: QualityGate | None, outcome: Outcome,
+            progress: bool, bounded: bool, part: tuple[int, int] | None) -> DatasetResult:
+    """The merge: one manifest, the originals and test images copied, files of cases no
+    longer in the input removed, folds and ``dataset.json`` over every case."""
     # rows of cases no longer in the input go, and their files with them (_prune)
-    current = {job.case for job in jobs}
-    write_manifest(manifest, [r for r in read_manifest(manifest).values() if r.case in current])
-    decisions = {r.source: r.decision for r in outcome.rows}
+    write_manifest(out / MANIFEST, [rows[job.case] for job in jobs])
+    for path in _part_files(out):
+        path.unlink()
+    decisions = {job.source: rows[job.case].decision for job in jobs}
     members: dict[str, list[str]] = {}
     keep: set[Path] = set()
     for case, job in zip(src.cases, jobs, strict=True):
@@ -269,7 +409,8 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
     empty = [k for k, f in enumerate(written) if not f["val"] or not f["train"]]
     if empty:
         notes.append(f"folds {empty} have no training or no validation case left")
-    provenance = _provenance(src, ref, source, target, mode, translate_mode, gate, outcome,
+    merged = Outcome([rows[job.case] for job in jobs])
+    provenance = _provenance(src, ref, source, target, mode, translate_mode, gate, merged,
                              splits_from, bounded)
     if src.format == "nnunet":
         write_splits(out / nnunet.SPLITS_FILE, written)
@@ -279,7 +420,8 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
             notes.append(note)
     else:
         _write_datalist(src, out, members, written, others, provenance)
-    return DatasetResult(out, src.format, outcome, members, written, notes)
+    return DatasetResult(out, src.format, outcome, members, written, notes, part=part,
+                         merged=True)
 
 
 def _copy_others(src: SourceDataset, out: Path, keep: set[Path], progress: bool

@@ -19,7 +19,7 @@ from __future__ import annotations
 import shutil
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -227,7 +227,8 @@ def make_case(job: Job, translator: Translator, *, target: str, source: str, mod
 def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str,
                manifest: Path, mode: str = "full", gate: QualityGate | None = None,
                progress: bool = True, desc: str = "synthesize", bounded: bool = True,
-               smooth: bool = True) -> Outcome:
+               smooth: bool = True, previous: Mapping[str, ManifestRow] | None = None
+               ) -> Outcome:
     """Make every job's synthetic case, resuming from ``manifest`` (rows of other cases kept).
 
     Args:
@@ -240,6 +241,8 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
         bounded: hold translations to the physical bounds (:mod:`ctbridge.inference.bounds`).
         smooth: with ``bounded``, smooth the change into contrast
             (:mod:`ctbridge.inference.enhancement`).
+        previous: rows to resume from besides those of ``manifest`` (which win), e.g. the
+            merged manifest's rows for a part of a split run (:mod:`ctbridge.datasets.build`).
 
     Returns:
         The rows of ``jobs``; failed cases have ``decision == "failed"`` and a reason.
@@ -249,7 +252,7 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
             can be made: the run stops before its first translation).
         DataError: an unreadable manifest.
     """
-    rows = read_manifest(manifest)
+    rows = {**(previous or {}), **read_manifest(manifest)}
     direction = f"{source}->{target}"
     outcome = Outcome([])
     for job in tqdm(jobs, desc=desc, unit="case", disable=not progress, leave=False):
