@@ -157,3 +157,57 @@ def test_2d_image_refused(tmp_path, run_dir, capsys):
                  str(run_dir),
                  "--to", "ce"]) == 2
     assert "expected a 3D volume, got 2D" in capsys.readouterr().err
+
+
+def _translate(src, out, run_dir, *extra) -> int:
+    return main(["translate", "-i", str(src), "-o", str(out), "--model", str(run_dir),
+                 "--to", "nc", "--mode", "full", *extra])
+
+
+def test_folder_parts_share_the_scans_and_go_on_past_a_bad_one(tmp_path, run_dir, capsys):
+    names = [f"s{i}.nii.gz" for i in range(5)]
+    for i, name in enumerate(names):
+        write_scan(make_scan(shape=(2, 32, 32), seed=i), tmp_path / "in" / name)
+    (tmp_path / "in" / "s3.nii.gz").write_bytes(b"\x1f\x8b not a nifti")  # in part 1 of 2
+    out = tmp_path / "out"
+    assert _translate(tmp_path / "in", out, run_dir, "--num-parts", "2", "--part-id", "0") == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["s0.nii.gz", "s2.nii.gz", "s4.nii.gz"]
+    assert err.splitlines()[-1] == "part 0 of 2: translated 3, failed 0"
+    # the other part: s1 written, s3 reported in one line, a summary, exit code 100 + 1
+    assert _translate(tmp_path / "in", out, run_dir, "--num-parts", "2", "--part-id", "1") == 101
+    lines = capsys.readouterr().err.splitlines()
+    failed = [line for line in lines if line.startswith("failed: s3.nii.gz: ")]
+    assert len(failed) == 1 and "not a readable NIfTI file" in failed[0]
+    assert lines[-1] == "part 1 of 2: translated 1, failed 1 (s3.nii.gz)"
+    assert sorted(p.name for p in out.iterdir()) == sorted(set(names) - {"s3.nii.gz"})
+    assert _no_partial(out)
+    # the whole folder in one run: the same outputs, the same failure
+    assert _translate(tmp_path / "in", tmp_path / "all", run_dir) == 101
+    assert capsys.readouterr().err.splitlines()[-1] == "translated 4, failed 1 (s3.nii.gz)"
+    for name in set(names) - {"s3.nii.gz"}:
+        np.testing.assert_array_equal(read_scan(out / name).array,
+                                      read_scan(tmp_path / "all" / name).array)
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--num-parts", "2", "--part-id", "2"], "--part-id must be in 0..1 for --num-parts 2"),
+    (["--num-parts", "2"], "--num-parts splits a folder of scans"),
+])
+def test_bad_parts_are_one_line(tmp_path, run_dir, capsys, extra, says):
+    src = write_scan(make_scan(shape=(2, 32, 32)), tmp_path / "in.nii.gz")
+    assert _translate(src, tmp_path / "o.nii.gz", run_dir, *extra) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err, err
+    assert not (tmp_path / "o.nii.gz").exists()
+
+
+def test_samples_say_where_the_std_map_goes(tmp_path, run_dir, capsys):
+    assert main(["translate", "--help"]) == 0
+    assert "<output>_std.nii.gz" in " ".join(capsys.readouterr().out.split()).replace("│ ", "")
+    src = write_scan(make_scan(shape=(2, 32, 32)), tmp_path / "in.nii.gz")
+    assert _translate(src, tmp_path / "o.nii.gz", run_dir, "--samples", "2") == 0
+    std = tmp_path / "o_std.nii.gz"
+    assert std.is_file()
+    assert f"wrote {tmp_path / 'o.nii.gz'} and its uncertainty map {std}\n" in \
+        capsys.readouterr().err

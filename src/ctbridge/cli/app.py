@@ -18,7 +18,10 @@ import ctbridge
 from ctbridge.cli.options import (
     Bounds,
     Device,
+    NumParts,
+    PartId,
     PresetDevice,
+    failed_exit_code,
     input_option,
     old_argument,
     out_option,
@@ -167,26 +170,38 @@ def translate(
     overlap: Annotated[float, typer.Option(help="Window overlap in [0, 1).")] = 0.5,
     batch: Annotated[int, typer.Option(help="Slices per batch.")] = 16,
     samples: Annotated[int, typer.Option(
-        help="Latent samples for an uncertainty (std) map; 0 = deterministic only.")] = 0,
+        help="Latent samples for an uncertainty map: also writes <output>_std.nii.gz (a DICOM "
+             "folder: <output>_std/), the per-voxel standard deviation in HU; 0 = "
+             "deterministic only.")] = 0,
     device: Device = "auto",
     bounds: Bounds = True,
     smooth: Annotated[bool, typer.Option(
         "--smooth/--no-smooth", help="With --bounds, smooth the change a translation out of "
         "the non-contrast phase makes where it is small and flat (made-up blotches; "
         "measured: organ texture 1.5 x the truth's instead of 1.6-1.7; docs/method.md).")] = True,
+    num_parts: NumParts = 1,
+    part_id: PartId = 0,
     old_input: Annotated[Path | None, old_argument("-i", "INPUT")] = None,
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
-    """Translate scans to another phase, in HU and in the input's geometry."""
+    """Translate scans to another phase, in HU and in the input's geometry.
+
+    A folder goes on past a scan that fails and ends with "translated N, failed M
+    (names)"; exit code 0, or 100 + M when M scans failed (at most 125), as synthesize.
+    """
     from ctbridge.inference.run import translate_paths
 
     input = pick_path(input, old_input, flag="-i", what="INPUT")
     output = pick_path(out, old_out, flag="-o", what="OUT")
     if not 0 <= overlap < 1:
         raise typer.BadParameter("--overlap must be in [0, 1)")
-    translate_paths(input, output, model=model, target=to, source=from_, mode=mode,
-                    overlap=overlap, batch=batch, samples=samples, device=device,
-                    bounded=bounds, smooth=smooth)
+    result = translate_paths(input, output, model=model, target=to, source=from_, mode=mode,
+                             overlap=overlap, batch=batch, samples=samples, device=device,
+                             bounded=bounds, smooth=smooth, num_parts=num_parts,
+                             part_id=part_id)
+    code = failed_exit_code(len(result.failed))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ctbridge.data.sources import list_scans
 from ctbridge.device import resolve_device
-from ctbridge.errors import CTBridgeError, InvalidScanError
+from ctbridge.errors import ConfigError, CTBridgeError, InvalidScanError, one_line
+from ctbridge.inference.parts import check_part, select_part
 from ctbridge.inference.translator import Mode, Translator
 from ctbridge.io import is_nifti, read_scan, write_scan
 
@@ -61,46 +64,80 @@ def translate_one(translator: Translator, src: Path, dst: Path, **kwargs: object
     return list(result.warnings)
 
 
+@dataclass
+class Translated:
+    """What :func:`translate_paths` did: the outputs written and the scans that failed.
+
+    Attributes:
+        written: the translated scans (their ``_std`` maps besides, with ``samples``).
+        failed: source name -> why it failed (one line), in folder order.
+    """
+
+    written: list[Path] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
 def translate_paths(input: Path, output: Path, *, model: Path, target: str,
                     source: str | None = None, mode: Mode = "full", overlap: float = 0.5,
                     batch: int = 16, samples: int = 0, device: str = "cpu",
-                    bounded: bool = True, smooth: bool = True) -> list[Path]:
+                    bounded: bool = True, smooth: bool = True, num_parts: int = 1,
+                    part_id: int = 0) -> Translated:
     """Translate ``input`` (scan or folder of scans) into ``output`` (scan or folder);
     ``bounded``: within the physical bounds of :mod:`ctbridge.inference.bounds`; ``smooth``:
-    with them, the change into contrast smoothed (:mod:`ctbridge.inference.enhancement`)."""
+    with them, the change into contrast smoothed (:mod:`ctbridge.inference.enhancement`).
+
+    A folder goes on past a scan that fails (one line each, then a summary line
+    ``translated N, failed M (names)``); ``num_parts``/``part_id`` translate only that part
+    of it (:mod:`ctbridge.inference.parts`). A single scan that fails raises.
+    """
     console = Console(stderr=True)
+    check_part(num_parts, part_id)
     if not input.exists():
         raise InvalidScanError(f"{input}: no such file or folder")
+    single = _is_single_scan(input)
+    if single and num_parts > 1:
+        raise ConfigError(f"--num-parts splits a folder of scans; {input} is one scan")
     translator = Translator.from_checkpoint(model, device=resolve_device(device))
     translator.resolve_source(target, source)  # fail before any work on a wrong domain
     kwargs = dict(target=target, source=source, mode=mode, overlap=overlap, batch=batch,
                   samples=samples, progress=True, bounded=bounded, smooth=smooth)
-    if _is_single_scan(input):
+    if single:
         for note in translate_one(translator, input, output, **kwargs):
-            console.print(f"[yellow]warning:[/] {note}")
-        console.print(f"wrote {output}")
-        return [output]
-    scans = list_scans(input)
-    if not scans:
+            console.print(f"[yellow]warning:[/] {escape(note)}")
+        std = f" and its uncertainty map {std_path(output)}" if samples else ""
+        console.print(f"wrote {output}{std}", markup=False, highlight=False, soft_wrap=True)
+        return Translated([output])
+    every = list_scans(input)
+    if not every:
         raise InvalidScanError(f"{input}: no NIfTI files or DICOM series to translate")
+    scans = select_part(every, num_parts, part_id, name=lambda p: p.name)
+    part = f"part {part_id} of {num_parts}: " if num_parts > 1 else ""
     output.mkdir(parents=True, exist_ok=True)
-    table = Table("scan", "seconds", "status", title=f"{len(scans)} scans -> {target} ({mode})")
-    written = []
+    title = f"{part}{len(scans)} scans -> {target} ({mode})"
+    if num_parts > 1:
+        title += f", of {len(every)} in {input}"
+    table = Table("scan", "seconds", "status", title=title)
+    result = Translated()
     for i, src in enumerate(scans, 1):
         dst = output / src.name
-        console.print(f"[{i}/{len(scans)}] {src.name}")
+        console.print(f"[{i}/{len(scans)}] {escape(src.name)}", markup=False)
         t0 = time.perf_counter()
         try:
             notes = translate_one(translator, src, dst, **kwargs)
             status = "ok" + (f" ({len(notes)} warning)" if notes else "")
+            if samples:
+                status += f", + {std_path(dst).name}"
             for note in notes:
-                console.print(f"[yellow]warning:[/] {note}")
-            written.append(dst)
-        except CTBridgeError as exc:
-            status = f"failed: {exc}"
-        table.add_row(src.name, f"{time.perf_counter() - t0:.1f}", status)
+                console.print(f"[yellow]warning:[/] {escape(note)}")
+            result.written.append(dst)
+        except (CTBridgeError, OSError, ValueError, RuntimeError, MemoryError) as exc:
+            # one bad scan (unreadable, too small, out of memory) never stops the folder
+            result.failed[src.name] = one_line(exc)
+            status = f"failed: {one_line(exc)}"
+            console.print(f"failed: {src.name}: {one_line(exc)}", markup=False, soft_wrap=True)
+        table.add_row(escape(src.name), f"{time.perf_counter() - t0:.1f}", escape(status))
     console.print(table)
-    if len(written) < len(scans):
-        raise InvalidScanError(f"{input}: {len(scans) - len(written)} of {len(scans)} scans failed"
-                               " (see the table above)")
-    return written
+    names = f" ({', '.join(result.failed)})" if result.failed else ""
+    console.print(f"{part}translated {len(result.written)}, failed {len(result.failed)}{names}",
+                  markup=False, highlight=False, soft_wrap=True)
+    return result
