@@ -28,7 +28,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ctbridge.datasets.fingerprint import case_key, file_sha256, module_sha256
 from ctbridge.datasets.manifest import ManifestRow, read_manifest, write_manifest
@@ -38,6 +37,7 @@ from ctbridge.inference.enhancement import EnhancementSmoothing
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan, write_scan
 from ctbridge.io.atomic import atomic_path
+from ctbridge.io.progress import progress_bar
 from ctbridge.models import checkpoint as ckpt
 from ctbridge.qc.score import rejected_fraction
 
@@ -255,7 +255,7 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
     rows = {**(previous or {}), **read_manifest(manifest)}
     direction = f"{source}->{target}"
     outcome = Outcome([])
-    for job in tqdm(jobs, desc=desc, unit="case", disable=not progress, leave=False):
+    for job in progress_bar(jobs, desc=desc, unit="case", enabled=progress, leave=False):
         t0 = time.perf_counter()
         key, fraction, reason = "", None, ""
         try:

@@ -34,7 +34,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from monai.inferers import sliding_window_inference
-from tqdm.auto import tqdm
 
 from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import IntensityConfig, IntensityScaler
@@ -42,6 +41,7 @@ from ctbridge.errors import CheckpointError, InvalidScanError
 from ctbridge.inference.bounds import ContrastBounds
 from ctbridge.inference.enhancement import EnhancementSmoothing
 from ctbridge.io import Scan
+from ctbridge.io.progress import progress_bar
 from ctbridge.models import ModelConfig, TranslationModel, build_model
 from ctbridge.models import checkpoint as ckpt
 
@@ -216,12 +216,13 @@ class Translator:
         bounds, smoothing = self.postprocessing(source, bounded=bounded, smooth=smooth)
         source_hu = np.asarray(scan.array, np.float32)  # what the bounds compare with
         results = []
-        for sample in tqdm(runs, desc="samples", disable=not progress or samples == 0,
-                           leave=False):
+        for sample in progress_bar(runs, desc="samples", enabled=progress and samples > 0,
+                                   leave=False):
             chunks = []
             step = max(batch, 1)
-            for start in tqdm(range(0, x.shape[0], step), desc=f"{source}->{target} ({mode})",
-                              disable=not progress, leave=False, unit="batch"):
+            for start in progress_bar(range(0, x.shape[0], step),
+                                      desc=f"{source}->{target} ({mode})", enabled=progress,
+                                      leave=False, unit="batch"):
                 chunks.append(self.translate_slices(x[start:start + step], source, target,
                                                     mode=mode, overlap=overlap, batch=batch,
                                                     sample=sample))

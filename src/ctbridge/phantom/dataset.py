@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ctbridge.io import write_labelmap, write_scan
 from ctbridge.io.atomic import atomic_path
+from ctbridge.io.progress import progress_bar
 from ctbridge.phantom.contact_sheet import contact_sheet
 from ctbridge.phantom.generate import FOV_MM, GENERATOR_VERSION, check_phases, generate_patient
 from ctbridge.phantom.hu_table import HU_TABLE, LABELS, PHASES
@@ -66,7 +66,7 @@ def write_phantom_dataset(out: str | Path, *, patients: int = 4, size: int = 512
     if patients < 1:
         raise ValueError(f"patients must be >= 1, got {patients}")
     entries: list[dict[str, Any]] = []
-    for i in tqdm(range(patients), desc="phantom", unit="patient", disable=not progress):
+    for i in progress_bar(range(patients), desc="phantom", unit="patient", enabled=progress):
         name = patient_name(i)
         pt = generate_patient(patient_seed(seed, i), size=size, slices=slices, slice_mm=slice_mm,
                               phases=phases, noise_hu=noise_hu, plaques_max=plaques_max)

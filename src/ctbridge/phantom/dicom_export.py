@@ -25,12 +25,12 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
-from tqdm.auto import tqdm
 
 from ctbridge.errors import DataError
 from ctbridge.io import Scan
 from ctbridge.io.atomic import atomic_path
 from ctbridge.io.dicom import write_dicom_series
+from ctbridge.io.progress import progress_bar
 from ctbridge.phantom.dataset import patient_seed
 from ctbridge.phantom.generate import check_phases, generate_patient
 
@@ -146,7 +146,7 @@ def write_dicom_study_export(out: str | Path, *, patients: int = 6, size: int = 
     if out.exists() and any(out.iterdir()):
         raise DataError(f"{out}: not empty; choose a new folder for the export")
     export = _Export(out)
-    for i in tqdm(range(patients), desc="dicom export", unit="patient", disable=not progress):
+    for i in progress_bar(range(patients), desc="dicom export", unit="patient", enabled=progress):
         pt = generate_patient(patient_seed(seed, i), size=size, slices=slices, slice_mm=slice_mm,
                               phases=phases, noise_hu=noise_hu, plaques_max=plaques_max)
         language = "en" if i % 2 == 0 else "de"

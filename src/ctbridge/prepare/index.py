@@ -17,9 +17,9 @@ from pathlib import Path
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from tqdm.auto import tqdm
 
 from ctbridge.errors import one_line
+from ctbridge.io.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def index_tree(root: str | Path, *, progress: bool = True
     files = list(walk_files(root))
     headers: list[FileHeader] = []
     skipped: list[SkippedFile] = []
-    for path in tqdm(files, desc="headers", unit="file", disable=not progress):
+    for path in progress_bar(files, desc="headers", unit="file", enabled=progress):
         with warnings.catch_warnings():  # pydicom's complaints about odd values: not ours
             warnings.simplefilter("ignore")
             record = read_file_header(path)

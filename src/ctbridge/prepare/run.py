@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ctbridge.errors import CTBridgeError, DataError, one_line
 from ctbridge.io import Scan, write_scan
 from ctbridge.io.atomic import atomic_path
 from ctbridge.io.dicom import read_dicom_files
+from ctbridge.io.progress import progress_bar
 from ctbridge.prepare.decide import Decision, decide, parse_domains
 from ctbridge.prepare.evidence import Evidence, phase_words
 from ctbridge.prepare.image import image_evidence
@@ -248,7 +248,7 @@ def prepare_export(root: str | Path, out: str | Path, *, domains: str = "nc,ce",
     series = check_series(group_series(headers), min_slices)
     names = _series_names(series)
     results = [_process(s, names[s.uid], out, wanted, dry_run)
-               for s in tqdm(series, desc="series", unit="series", disable=not progress)]
+               for s in progress_bar(series, desc="series", unit="series", enabled=progress)]
     report = PrepareReport(results, skipped_files, time.perf_counter() - t0,
                            len(headers) + len(skipped_files))
     if not dry_run:

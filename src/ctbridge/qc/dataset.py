@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.errors import DataError
+from ctbridge.io.progress import progress_bar
 from ctbridge.qc.artefacts import apply_artefact
 from ctbridge.qc.config import CohortConfig
 
@@ -54,8 +54,8 @@ def phantom_cohort(cohort: CohortConfig, *, progress: bool = False
     from ctbridge.phantom import generate_patient, patient_name, patient_seed
 
     volumes: dict[str, list[np.ndarray]] = {}
-    for i in tqdm(range(cohort.patients), desc="qc phantom", unit="patient",
-                  disable=not progress, leave=False):
+    for i in progress_bar(range(cohort.patients), desc="qc phantom", unit="patient",
+                          enabled=progress, leave=False):
         pt = generate_patient(patient_seed(cohort.seed, i), size=cohort.size,
                               slices=cohort.slices, phases=cohort.phases,
                               plaques_max=cohort.plaques_max)
@@ -87,8 +87,8 @@ def folder_volumes(root: Path, *, progress: bool = False) -> dict[str, list[np.n
     if not paths:
         raise DataError(f"{root}: no NIfTI files or DICOM series (or phase folders) to learn "
                         "real slices from")
-    bar = tqdm(total=sum(map(len, paths.values())), desc="reading scans", disable=not progress,
-               leave=False)
+    bar = progress_bar(total=sum(map(len, paths.values())), desc="reading scans",
+                       enabled=progress, leave=False)
     volumes: dict[str, list[np.ndarray]] = {}
     for name, files in sorted(paths.items()):
         volumes[name] = []

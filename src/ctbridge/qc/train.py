@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.device import resolve_device
 from ctbridge.io.outputs import to_jsonable
+from ctbridge.io.progress import progress_bar
 from ctbridge.qc.config import QCConfig
 from ctbridge.qc.dataset import (
     ArtefactBatches,
@@ -159,8 +159,8 @@ def train_qc(config: QCConfig, out: str | Path, data: str | Path | None = None
                                   paired=config.paired)
         net.train()
         loss_sum, correct, seen = 0.0, 0, 0
-        bar = tqdm(range(config.steps), desc="qc train", unit="step",
-                   disable=not config.progress)
+        bar = progress_bar(range(config.steps), desc="qc train", unit="step",
+                           enabled=config.progress)
         for step in bar:
             x, body, y, _ = batches.batch(config.batch_size)
             x, body, y = x.to(device), body.to(device), y.to(device)

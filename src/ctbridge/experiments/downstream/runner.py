@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from ctbridge.config import save_config
 from ctbridge.device import resolve_device
@@ -42,6 +41,7 @@ from ctbridge.experiments.downstream.store import VolumeStore
 from ctbridge.experiments.downstream.synthetic import translate_cohort
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan
+from ctbridge.io.progress import progress_bar
 
 
 def train_volumes(store: VolumeStore, exp: Experiment, row: RowPlan, fold: Fold,
@@ -175,7 +175,7 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
                              meta={**meta, "seconds": round(time.perf_counter() - t_start, 1),
                                    "complete": complete})[1]
 
-    for row in tqdm(rows, desc=f"{exp.name} rows", disable=not config.progress, unit="row"):
+    for row in progress_bar(rows, desc=f"{exp.name} rows", enabled=config.progress, unit="row"):
         result = RowResult(row.key, row.label)
         results.append(result)
         if row.skip_reason:

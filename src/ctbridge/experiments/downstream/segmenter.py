@@ -31,10 +31,10 @@ from monai.inferers import sliding_window_inference
 from monai.losses import DiceCELoss
 from monai.networks.nets import UNet
 from torch import nn
-from tqdm.auto import tqdm
 
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.experiments.downstream.config import SegmenterConfig
+from ctbridge.io.progress import progress_bar
 
 BODY_HU = -500.0  # between air and fat: the body's bounding box for background patches
 SCALER = IntensityScaler()  # the translators' HU map: nothing in [-1024, 3000] HU is clipped
@@ -183,7 +183,7 @@ def train_segmenter(volumes: Sequence[SegVolume], config: SegmenterConfig, *,
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / config.steps)))
     model.train()
-    bar = tqdm(range(config.steps), desc=desc, disable=not progress, leave=False, unit="step")
+    bar = progress_bar(range(config.steps), desc=desc, enabled=progress, leave=False, unit="step")
     for step in bar:
         x, y = sampler.sample(config.batch_size)
         if spatial_dims == 2:
