@@ -66,6 +66,19 @@ def test_synthetic_cases_carry_the_source_label_file_unchanged(added, nc_dataset
         assert not np.array_equal(syn.array, real.array)  # translated, not copied
 
 
+def test_the_phantoms_plaque_maps_come_along_for_every_case(added, nc_dataset):
+    """The phantom's dataset.json cites plaquesTr/<case>.nii.gz (plaque instance ids); the
+    output holds it for the originals and, the same anatomy, for their synthetic twins."""
+    meta = json.loads((added / "dataset.json").read_text())
+    assert meta["ctbridge_phantom"]["plaques"].startswith("plaquesTr/<case>.nii.gz")
+    files = sorted(p.name for p in (added / "plaquesTr").iterdir())
+    assert files == sorted(f"patient_{i:03d}{s}.nii.gz" for i in range(PATIENTS)
+                           for s in ("", "_synce"))
+    for name in files:
+        source = (nc_dataset / "plaquesTr" / f"{source_of(name[: -len('.nii.gz')])}.nii.gz")
+        assert (added / "plaquesTr" / name).read_bytes() == source.read_bytes()
+
+
 def test_folds_keep_each_synthetic_case_with_its_source(added):
     splits = json.loads((added / "splits_final.json").read_text())
     assert len(splits) == 5
@@ -145,6 +158,7 @@ def test_replace_keeps_only_synthetic_cases(nc_dataset, checkpoint, tmp_path):
     assert len(list((out / "labelsTr").iterdir())) == 2 * PATIENTS
     assert run(nc_dataset, out, checkpoint, "--mode", "replace") == 0
     assert len(list((out / "labelsTr").iterdir())) == PATIENTS
+    assert sorted(p.name for p in (out / "plaquesTr").iterdir()) == cases  # originals gone
     assert nnunet.integrity_problems(out) == []
 
 
@@ -172,6 +186,7 @@ def test_too_few_cases_for_five_folds_is_a_one_line_error(nc_dataset, checkpoint
     assert run(data, tmp_path / "out", checkpoint) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "4 labelled cases cannot make 5" in err
+    assert "lower --folds (now 5; at least 2)" in err  # names the option that helps
     assert not (tmp_path / "out").exists()  # nothing written
     assert run(data, tmp_path / "out", checkpoint, "--folds", "4") == 0
 

@@ -82,3 +82,33 @@ def test_not_a_datalist_is_a_data_error(tmp_path):
         {"training": [{"image": ["a.nii.gz", "b.nii.gz"], "label": "l.nii.gz"}]}))
     with pytest.raises(DataError, match="single-channel"):
         read_decathlon(tmp_path)
+
+
+def test_the_usage_docs_monai_recipe_runs(checkpoint, tmp_path, monkeypatch):
+    """docs/usage.md: `phantom --format decathlon`, `synthesize` on it, then the page's own
+    Python snippet with MONAI's load_decathlon_datalist (data_list_key "training"), run as
+    written in a folder where `out/` is the synthesize output."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "usage.md").read_text()
+    (snippet,) = [block for block in re.findall(r"```python\n(.*?)```", page, re.S)
+                  if "load_decathlon_datalist" in block]
+    assert '"training"' in snippet
+    monkeypatch.chdir(tmp_path)
+    assert main(["phantom", "-o", "data/msd", "--format", "decathlon", "--patients", "5",
+                 "--size", "32", "--slices", "2", "--phases", "nc,arterial",
+                 "--plaques-max", "2"]) == 0
+    phantom = Path("data/msd/Task901_CTBridgePhantomNC")
+    assert len(load_decathlon_datalist(phantom / "dataset.json", True, "training")) == 5
+    assert main(["synthesize", "-i", str(phantom), "-o", "out", "--model", str(checkpoint),
+                 "--to", "ce"]) == 0
+    names: dict = {}
+    exec(snippet, names)  # the documented code, unchanged
+    items, train, val = names["items"], names["train"], names["val"]
+    assert len(items) == 10 and len(train) == 8 and len(val) == 2
+    assert all(Path(i["image"]).is_file() and Path(i["label"]).is_file() for i in items)
+    # fold 0 validates one source case and its synthetic twin, and nothing of them trains
+    case = {source_of(Path(i["image"]).name[: -len(".nii.gz")]) for i in val}
+    assert len(case) == 1
+    assert not case & {source_of(Path(i["image"]).name[: -len(".nii.gz")]) for i in train}

@@ -11,7 +11,11 @@ from typer.testing import CliRunner
 from ctbridge.formats import nnunet
 from ctbridge.io import read_labelmap, read_scan
 from ctbridge.phantom import LABELS, write_phantom_dataset
-from ctbridge.phantom.nnunet_export import dataset_name, write_phantom_nnunet
+from ctbridge.phantom.nnunet_export import (
+    dataset_name,
+    write_phantom_decathlon,
+    write_phantom_nnunet,
+)
 from tests.phantom.test_cli_phantom import _app
 
 ARGS = dict(patients=2, size=48, slices=4, phases=("nc", "venous"), seed=5, plaques_max=3,
@@ -63,3 +67,25 @@ def test_cli_format_option(tmp_path):
         "Dataset901_CTBridgePhantomNC", "Dataset902_CTBridgePhantomArterial"]
     bad = CliRunner().invoke(_app(), ["phantom", "-o", str(tmp_path / "x"), "--format", "dicom"])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+def test_decathlon_layout_holds_the_same_cohort_as_a_monai_datalist(tmp_path):
+    from monai.data import load_decathlon_datalist
+
+    roots = write_phantom_decathlon(tmp_path / "msd", **ARGS)
+    nn = write_phantom_nnunet(tmp_path / "nn", **ARGS)
+    assert roots["nc"].name == "Task901_CTBridgePhantomNC"
+    for phase, root in roots.items():
+        items = load_decathlon_datalist(root / "dataset.json", True, "training")
+        assert [p.split("/")[-1] for p in (i["image"] for i in items)] == [
+            "patient_000.nii.gz", "patient_001.nii.gz"]
+        meta = json.loads((root / "dataset.json").read_text())
+        assert meta["labels"]["0"] == "background" and meta["modality"] == {"0": "CT"}
+        for item in items:
+            case = item["image"].split("/")[-1][: -len(".nii.gz")]
+            np.testing.assert_array_equal(
+                read_scan(item["image"]).array,
+                read_scan(nn[phase] / "imagesTr" / f"{case}_0000.nii.gz").array)
+            np.testing.assert_array_equal(
+                read_labelmap(item["label"]),
+                read_labelmap(nn[phase] / "labelsTr" / f"{case}.nii.gz"))

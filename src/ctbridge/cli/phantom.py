@@ -38,13 +38,15 @@ def phantom_command(
                         ] = 15.0,
     slice_mm: Annotated[float, typer.Option(min=0.1, help="Slice thickness, mm.")] = 3.0,
     plaques_max: Annotated[int, typer.Option(min=0, help="Most plaques per patient.")] = 20,
-    format_: Annotated[Literal["ctbridge", "nnunet", "dicom-study"], typer.Option(
+    format_: Annotated[Literal["ctbridge", "nnunet", "decathlon", "dicom-study"], typer.Option(
         "--format", help="ctbridge: OUT/<phase>/, labels/, plaques/ (what train, experiment and "
                          "evaluate read); nnunet: one nnU-Net v2 raw data set per phase, "
                          "OUT/Dataset90N_CTBridgePhantom<Phase>/ (901 nc ... 904 delayed); "
-                         "dicom-study: a hospital export for `ctbridge prepare` (one study per "
-                         "patient, a series per phase, localizers, dose reports and other junk, "
-                         "truth.json).")] = "ctbridge",
+                         "decathlon: the same as Decathlon/MONAI datalists, "
+                         "OUT/Task90N_CTBridgePhantom<Phase>/dataset.json with a \"training\" "
+                         "list; dicom-study: a hospital export for `ctbridge prepare` (one study "
+                         "per patient, a series per phase, localizers, dose reports and other "
+                         "junk, truth.json).")] = "ctbridge",
     phase_tags: Annotated[bool, typer.Option(
         help="dicom-study: write series descriptions and contrast tags; --no-phase-tags "
              "leaves only the pixels to tell the phases apart.")] = True,
@@ -63,13 +65,15 @@ def phantom_command(
         typer.echo(f"wrote a DICOM export of {patients} patient(s) x {len(wanted)} phase(s) "
                    f"to {out} (truth in {out / 'truth.json'})")
         return
-    if format_ == "nnunet":
-        from ctbridge.phantom.nnunet_export import write_phantom_nnunet
+    if format_ in ("nnunet", "decathlon"):
+        from ctbridge.phantom.nnunet_export import write_phantom_decathlon, write_phantom_nnunet
 
-        roots = write_phantom_nnunet(out, patients=patients, size=size, slices=slices,
-                                     slice_mm=slice_mm, phases=wanted, seed=seed,
-                                     noise_hu=noise_hu, plaques_max=plaques_max, progress=True)
-        typer.echo(f"wrote {patients} patient(s) as nnU-Net data sets: "
+        write = write_phantom_nnunet if format_ == "nnunet" else write_phantom_decathlon
+        roots = write(out, patients=patients, size=size, slices=slices, slice_mm=slice_mm,
+                      phases=wanted, seed=seed, noise_hu=noise_hu, plaques_max=plaques_max,
+                      progress=True)
+        what = "nnU-Net data sets" if format_ == "nnunet" else "Decathlon/MONAI datalists"
+        typer.echo(f"wrote {patients} patient(s) as {what}: "
                    + ", ".join(str(r) for r in roots.values()))
         return
     from ctbridge.phantom import write_phantom_dataset

@@ -32,8 +32,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from tqdm.auto import tqdm
-
 import ctbridge
 from ctbridge.datasets.fingerprint import folder_sha256
 from ctbridge.datasets.manifest import MANIFEST, ManifestRow, read_manifest, write_manifest
@@ -64,10 +62,15 @@ from ctbridge.formats.geometry import stored_dtype
 from ctbridge.inference.parts import check_part, select_part
 from ctbridge.inference.translator import Translator
 from ctbridge.io.atomic import atomic_path
+from ctbridge.io.progress import progress_bar
 
 Mode = Literal["add", "replace"]
+# per-case maps some data sets keep beside labelsTr (the phantom's plaque instance ids, which
+# its dataset.json cites): copied, when the input has them, for every case made from a source
+EXTRA_FOLDERS = ("plaquesTr",)
 # folders of OUT this module writes; files in them that do not belong to the data set go
-OWNED = ("imagesTr", "labelsTr", "imagesTs", "labelsTs", "imagesVal", "labelsVal")
+OWNED = ("imagesTr", "labelsTr", "imagesTs", "labelsTs", "imagesVal", "labelsVal",
+         *EXTRA_FOLDERS)
 OTHER_FOLDERS = {"test": ("imagesTs", "labelsTs"), "validation": ("imagesVal", "labelsVal")}
 
 
@@ -160,7 +163,8 @@ def _source_splits(src: SourceDataset, labelled: Sequence[str], folds: int, seed
         groups = groups_from_keys([(c.case_id, c.extra.get("fold")) for c in src.cases])
         if groups is not None:
             return as_splits(groups), "the datalist's fold keys"
-    return as_splits(make_folds(labelled, folds, seed)), f"made: {folds} folds, seed {seed}"
+    groups = make_folds(labelled, folds, seed, option=f"--folds (now {folds}; at least 2)")
+    return as_splits(groups), f"made: {folds} folds, seed {seed}"
 
 
 def _copy_if_changed(src: Path, dst: Path) -> None:
@@ -394,6 +398,14 @@ def _finish(src: SourceDataset, out: Path, jobs: Sequence[Job], rows: dict[str, 
             made.append(job.case)
         if made:
             members[case.case_id] = made
+        ending = _ending(src, case.image)
+        for folder in EXTRA_FOLDERS:
+            extra = src.root / folder / f"{case.case_id}{ending}"
+            if extra.is_file():
+                for member in made:
+                    dst = out / folder / f"{member}{ending}"
+                    _copy_if_changed(extra, dst)
+                    keep.add(dst)
     others = _copy_others(src, out, keep, progress)
     _prune(out, keep)
     written = expand_splits(splits, members)
@@ -431,7 +443,7 @@ def _copy_others(src: SourceDataset, out: Path, keep: set[Path], progress: bool
     for key, items in src.others.items():
         image_dir, label_dir = OTHER_FOLDERS[key]
         copied[key] = []
-        for item in tqdm(items, desc=f"copy {key}", disable=not progress, leave=False):
+        for item in progress_bar(items, desc=f"copy {key}", enabled=progress, leave=False):
             new = dict(item)
             for part, folder in (("image", image_dir), ("label", label_dir)):
                 if part in item:

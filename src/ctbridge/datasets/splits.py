@@ -34,11 +34,15 @@ Split = dict[str, list[str]]
 
 
 def make_folds(case_ids: Sequence[str], folds: int = 5, seed: int = 0, *,
-               what: str = "labelled cases") -> list[list[str]]:
+               what: str = "labelled cases", option: str = "the number of folds"
+               ) -> list[list[str]]:
     """Deal source cases into ``folds`` disjoint validation groups (seeded, deterministic).
 
     The same shuffle-and-deal as the phantom's patient splits (``split_patients``): the groups
     depend only on the sorted case ids, ``folds`` and ``seed``.
+
+    Args:
+        what, option: name the cases and the setting of the folds in the error message.
 
     Raises:
         DataError: fewer cases than folds (a fold would validate on nothing).
@@ -48,7 +52,7 @@ def make_folds(case_ids: Sequence[str], folds: int = 5, seed: int = 0, *,
         raise DataError(f"folds must be >= 2, got {folds}")
     if len(ids) < folds:
         raise DataError(f"{len(ids)} {what} cannot make {folds} cross-validation folds "
-                        "(nnU-Net trains 5); add cases or lower the number of folds")
+                        f"(nnU-Net trains 5); add cases or lower {option}")
     return split_patients(ids, folds, seed)
 
 
