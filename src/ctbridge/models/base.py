@@ -125,7 +125,7 @@ class TranslationModel(nn.Module):
         """``[net(a, b, ...) for a, b, ... in zip(*inputs)]``, computed as one call on the
         concatenated batches: small convolutions on a CPU cost mostly per call, so this is
         ~10 % of a GMM-UNIT training step (``benchmarks/bench_preset_step.py``). Exact for
-        per-sample normalisations (every model's); with ``batch_calls`` off, one call per input."""
+        per-sample normalisations; with ``batch_calls`` off (batch norm), one call per input."""
         if not self.batch_calls:
             return [net(*args) for args in zip(*inputs, strict=True)]
         sizes = [t.shape[0] for t in inputs[0]]
