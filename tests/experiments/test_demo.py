@@ -88,11 +88,11 @@ def test_full_preset_configs_validate_and_three_models_run_at_tiny_size(tmp_path
         assert cfg.model.kind == kind and cfg.model.width == 1.0
     assert qc_config(full.qc_preset, full.qc_overrides).cohort.size == 512
     tiny = demo_config("tiny")
-    shared = [o for o in tiny.overrides if not o.startswith("model.n_components")]  # K: GMM only
+    shared = {k: v for k, v in tiny.overrides.items() if k != "model.n_components"}  # K: GMM
     out = tmp_path / "demo"
     assert main(["demo", "-o", str(out), "--preset", "tiny",
                  "--set", f"models=[{', '.join(full.models)}]",
-                 "--set", f"overrides=[{', '.join(shared)}]"]) == 0
+                 "--set", f"overrides={json.dumps(shared)}"]) == 0
     report = (out / "report.md").read_text()
     for name in ("CycleGAN", "UNIT", "GMM-UNIT (ours)"):
         assert f"| {name} nc→ce |" in report and f"| {name} ce→nc |" in report
