@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -173,3 +174,38 @@ def test_a_damaged_dicom_gives_a_warning_line_and_an_error_line(tmp_path, capsys
     assert len(lines) == 2, lines
     assert lines[0].startswith("ctbridge: warning: ") and "End of file reached" in lines[0]
     assert lines[1].startswith(f"ctbridge: error: {src}: cannot decode pixel data")
+
+
+def test_an_output_folder_at_the_filesystem_root_is_refused(tmp_path, capsys, monkeypatch):
+    """`-o $nnUNet_raw/Dataset911_X` with the variable unset is /Dataset911_X: refused before
+    any work (with the variable named), as is any new folder whose tree would start at /."""
+    from pathlib import Path
+
+    name = f"Dataset9{os.getpid() % 100:02d}_CtbridgeTestUnset"
+    cases = [
+        (["synthesize", "-i", str(tmp_path), "-o", f"/{name}", "--model", str(tmp_path),
+          "--to", "ce"], f"-o /{name}: would create /{name} at the filesystem root; is "
+                         "$nnUNet_raw set?"),
+        (["phantom", "-o", "/", "--format", "nnunet", "--patients", "1"],
+         "would create /Dataset901_CTBridgePhantomNC at the filesystem root; is $nnUNet_raw"),
+        (["phantom", "-o", f"/ctbridge_test_{os.getpid()}/phantom", "--patients", "1"],
+         f"would create /ctbridge_test_{os.getpid()} at the filesystem root; create the folder "
+         "first if you mean it"),
+        (["translate", "-i", str(tmp_path), "-o", f"/ctbridge_test_{os.getpid()}", "--model",
+          str(tmp_path), "--to", "ce"], "at the filesystem root"),
+        (["synthesize", "-i", str(tmp_path), "-o", str(tmp_path / "raw" / "Dataset911_X"),
+          "--model", str(tmp_path), "--to", "ce"],
+         f"its parent folder {tmp_path / 'raw'} does not exist"),
+    ]
+    for argv, says in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("ctbridge: error: ") and says in err, err
+    assert not Path(f"/{name}").exists() and not Path("/Dataset901_CTBridgePhantomNC").exists()
+    assert not Path(f"/ctbridge_test_{os.getpid()}").exists()
+    assert not (tmp_path / "raw").exists()
+    # relative paths into folders yet to be made are fine (`-o data/nnunet` in a fresh clone)
+    monkeypatch.chdir(tmp_path)
+    assert main(["phantom", "-o", "data/nnunet", "--format", "nnunet", "--patients", "1",
+                 "--size", "32", "--slices", "2", "--phases", "nc"]) == 0
+    assert Path("data/nnunet/Dataset901_CTBridgePhantomNC/dataset.json").is_file()

@@ -213,3 +213,24 @@ def test_ctbridge_train_runs_on_the_output_unchanged(prepared, tmp_path):
     log = (tmp_path / "run" / "train.log").read_text()
     assert "6 patient(s) have scans in several domains" in log
     assert "domain nc: 3 scans" in log and "domain arterial: 3 scans" in log
+
+
+def test_a_run_that_sorts_nothing_fails_and_names_the_reason_and_option(tmp_path, capsys):
+    root = write_dicom_study_export(tmp_path / "e", junk=False, phases=("nc", "arterial"),
+                                    **{**EXPORT, "patients": 1})  # two series of 22 slices
+    out = tmp_path / "out"
+    assert main(["prepare", "-i", str(root), "-o", str(out), "--min-slices", "30"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "sorted: nothing" in err
+    assert err[-1] == (f"ctbridge: error: {root}: nothing sorted: 2 series skipped, most often "
+                       "(2) for too few slices; lower --min-slices (now 30) to keep shorter "
+                       "series")
+    assert len(rows(out)) == 2  # the manifest says why, series by series
+    # the default keeps them: the named option is the one that helps
+    assert main(["prepare", "-i", str(root), "-o", str(out), "--overwrite"]) == 0
+    assert "sorted: ce 1, nc 1" in capsys.readouterr().err
+    # a phase nobody asked for: --domains is named
+    assert main(["prepare", "-i", str(root), "-o", str(tmp_path / "o2"), "--domains",
+                 "venous,delayed"]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert "not among the requested domains" in last and "--domains (now venous,delayed)" in last

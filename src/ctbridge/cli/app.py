@@ -23,6 +23,7 @@ from ctbridge.cli.options import (
     PresetDevice,
     failed_exit_code,
     input_option,
+    new_folder,
     old_argument,
     out_option,
     pick_path,
@@ -99,6 +100,8 @@ def convert(
 
     input = pick_path(input, old_input, flag="-i", what="INPUT")
     output = pick_path(out, old_out, flag="-o", what="OUT")
+    if not is_nifti(output):
+        new_folder(output)  # a DICOM series folder
 
     scan = read_scan(input)
     if is_nifti(output):
@@ -146,6 +149,7 @@ def train(
         overrides.append(f"device={device}")
     if precision:
         overrides.append(f"precision={precision}")
+    new_folder(out)
     cfg = load_config(TrainConfig, config, preset=preset, overrides=overrides)
     import os
 
@@ -190,9 +194,12 @@ def translate(
     (names)"; exit code 0, or 100 + M when M scans failed (at most 125), as synthesize.
     """
     from ctbridge.inference.run import translate_paths
+    from ctbridge.io import is_nifti
 
     input = pick_path(input, old_input, flag="-i", what="INPUT")
     output = pick_path(out, old_out, flag="-o", what="OUT")
+    if not is_nifti(output):
+        new_folder(output)  # a folder of scans or a DICOM series folder
     if not 0 <= overlap < 1:
         raise typer.BadParameter("--overlap must be in [0, 1)")
     result = translate_paths(input, output, model=model, target=to, source=from_, mode=mode,
@@ -217,7 +224,7 @@ def demo(
     """The main job end to end: phantom, training, translation, evaluation, report."""
     from ctbridge.experiments.demo import run_demo
 
-    run_demo(out, preset, list(set_ or []))
+    run_demo(new_folder(out), preset, list(set_ or []))
 
 
 def _register_commands() -> None:

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ctbridge.cli.options import out_option
+from ctbridge.cli.options import new_folder, out_option
 from ctbridge.errors import DataError
 
 
@@ -55,6 +55,7 @@ def evaluate_command(
     from ctbridge.evaluation.report import write_report
     from ctbridge.evaluation.scan_scores import evaluate_scan
 
+    new_folder(out)
     ids = load_label_ids(labels, label_ids)
     rules = PlaqueRules(margin_hu=margin_hu, min_area_mm2=min_area_mm2)
     for folder in (truth, labels, plaques, input):

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ctbridge.cli.options import PresetDevice, out_option
+from ctbridge.cli.options import PresetDevice, new_folder, out_option
 from ctbridge.errors import ConfigError
 
 EXPERIMENTS = ("plaque", "pancreas")
@@ -80,6 +80,7 @@ def experiment_command(
         from ctbridge.experiments.downstream.plaque import run_plaque as run
     else:
         from ctbridge.experiments.downstream.pancreas import run_pancreas as run
-    md = run(data, out, config=path, preset=preset, overrides=overrides, translators=chosen)
+    md = run(data, new_folder(out), config=path, preset=preset, overrides=overrides,
+             translators=chosen)
     typer.echo(md.read_text())
     typer.echo(f"wrote {md} and {md.with_name('results.json')}")

@@ -15,10 +15,13 @@ Example:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from ctbridge.errors import DataError
 
 DEPRECATED = "[deprecated: use {flag}]"
 
@@ -55,6 +58,41 @@ def failed_exit_code(failed: int) -> int:
         (0, 103, 125)
     """
     return 0 if failed <= 0 else min(EXIT_FAILED_BASE + failed, EXIT_FAILED_MAX)
+
+
+def new_folder(path: Path, *, flag: str = "-o", parent_must_exist: bool = False) -> Path:
+    """``path``, a folder the command may create, checked before any work.
+
+    Refused (DataError, one line naming the folder): a folder that does not exist yet and would
+    be made directly in the filesystem root, or whose missing parents would start there: what
+    ``-o $nnUNet_raw/Dataset911_X`` becomes when the variable is unset (``/Dataset911_X``).
+    Create it first if that is meant. With ``parent_must_exist`` (a data set folder inside an
+    existing raw folder) a missing parent folder is refused too.
+
+    Example:
+        >>> try:
+        ...     new_folder(Path("/Dataset911_X"))
+        ... except DataError as exc:
+        ...     print(exc)  # doctest: +ELLIPSIS
+        -o /Dataset911_X: would create /Dataset911_X at the filesystem root; is $nnUNet_raw ...
+    """
+    if path.exists():
+        return path
+    absolute = Path(os.path.abspath(path))
+    hint = ""
+    if str(absolute).startswith(f"{absolute.anchor}Dataset"):
+        hint = ("is $nnUNet_raw set? (-o $nnUNet_raw/Dataset... with it unset or empty gives "
+                f"{absolute.anchor}Dataset...); ")
+    if parent_must_exist and not absolute.parent.is_dir():
+        raise DataError(f"{flag} {path}: its parent folder {absolute.parent} does not exist; "
+                        f"{hint}create it first or check the path")
+    existing = next(p for p in absolute.parents if p.exists())
+    if existing == Path(absolute.anchor):
+        first = absolute.parents[len(absolute.parents) - 2] if len(absolute.parents) > 1 \
+            else absolute
+        raise DataError(f"{flag} {path}: would create {first} at the filesystem root; {hint}"
+                        "create the folder first if you mean it")
+    return path
 
 
 def pick_path(named: Path | None, positional: Path | None, *, flag: str, what: str) -> Path:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ctbridge.cli.options import old_argument, out_option, pick_path
+from ctbridge.cli.options import new_folder, old_argument, out_option, pick_path
 from ctbridge.phantom.hu_table import PHASES
 
 
@@ -53,8 +53,12 @@ def phantom_command(
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
     """Generate the multi-phase abdominal CT phantom with labels and plaque ground truth."""
-    out = pick_path(out, old_out, flag="-o", what="OUT")
+    out = new_folder(pick_path(out, old_out, flag="-o", what="OUT"))
     wanted = parse_phases(phases)
+    if format_ in ("nnunet", "decathlon"):  # OUT/Dataset90N_...: `-o $nnUNet_raw/` unset
+        from ctbridge.phantom.nnunet_export import dataset_name
+
+        new_folder(out / dataset_name(wanted[0]))
     if format_ == "dicom-study":
         from ctbridge.phantom.dicom_export import write_dicom_study_export
 

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ctbridge.cli.options import input_option, old_argument, out_option, pick_path
+from ctbridge.cli.options import input_option, new_folder, old_argument, out_option, pick_path
+from ctbridge.errors import DataError
 
 
 def prepare_command(
@@ -31,7 +32,8 @@ def prepare_command(
 
     Every series gets a manifest row: the evidence from the contrast tags, the description and
     the image (is the aorta enhanced?), which of them decided, or why it was skipped or left in
-    unsorted/ (evidence missing or disagreeing: nothing is guessed).
+    unsorted/ (evidence missing or disagreeing: nothing is guessed). Exit code 2 when no
+    series is kept at all, naming the most common reason.
     """
     from rich.console import Console
     from rich.table import Table
@@ -40,6 +42,8 @@ def prepare_command(
 
     dicom_root = pick_path(input, old_input, flag="-i", what="DICOM_ROOT")
     out = pick_path(out, old_out, flag="-o", what="OUT")
+    if not dry_run:
+        new_folder(out)
     report = prepare_export(dicom_root, out, domains=domains, min_slices=min_slices,
                             dry_run=dry_run, overwrite=overwrite, progress=True)
     console = Console(stderr=True)
@@ -64,5 +68,29 @@ def prepare_command(
     if multi:
         console.print(f"{len(multi)} patient(s) have scans in several domains; `ctbridge "
                       "train` uses each patient in one domain only (unpaired)")
+    if not counts:
+        raise DataError(nothing_sorted(dicom_root, skipped, min_slices, domains))
     if not dry_run:
         console.print(f"wrote {out} (see {out / MANIFEST})")
+
+
+def nothing_sorted(root: Path, skipped: Counter[str], min_slices: int, domains: str) -> str:
+    """Why a prepare run kept no series: the most common skip reason and the option that
+    changes it, where one does.
+
+    Example:
+        >>> nothing_sorted(Path("export"), Counter({"too few slices": 3, "localizer": 1}), 20,
+        ...                "nc,ce")  # doctest: +NORMALIZE_WHITESPACE
+        'export: nothing sorted: 4 series skipped, most often (3) for too few slices; lower
+        --min-slices (now 20) to keep shorter series'
+    """
+    if not skipped:
+        return f"{root}: nothing sorted: no CT series found"
+    reason, count = skipped.most_common(1)[0]
+    text = (f"{root}: nothing sorted: {sum(skipped.values())} series skipped, most often "
+            f"({count}) for {reason}")
+    if reason.startswith("too few slices"):
+        return f"{text}; lower --min-slices (now {min_slices}) to keep shorter series"
+    if "not among the requested domains" in reason:
+        return f"{text}; add its phase to --domains (now {domains})"
+    return f"{text}; no option of prepare changes that (see the table above)"

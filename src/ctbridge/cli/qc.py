@@ -19,7 +19,14 @@ from typing import Annotated
 
 import typer
 
-from ctbridge.cli.options import Device, PresetDevice, input_option, old_argument, pick_path
+from ctbridge.cli.options import (
+    Device,
+    PresetDevice,
+    input_option,
+    new_folder,
+    old_argument,
+    pick_path,
+)
 
 qc_app = typer.Typer(
     name="qc",
@@ -60,7 +67,7 @@ def train_command(
     if device is not None:
         overrides["device"] = device
     config = qc_config(preset, overrides)
-    qc, metrics = train_qc(config, out, data)
+    qc, metrics = train_qc(config, new_folder(out), data)
     typer.echo(f"threshold {qc.threshold:.4f} (keeps {config.keep_real:.0%} of validation real "
                "slices)")
     for strength, m in metrics["by_strength"].items():

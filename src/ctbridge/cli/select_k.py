@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ctbridge.cli.options import Bounds
+from ctbridge.cli.options import Bounds, new_folder
 
 
 def select_k_command(
@@ -52,6 +52,7 @@ def select_k_command(
     """Choose the number of mixture components K by validation scores (paper §3)."""
     from ctbridge.experiments.select_k import parse_ks, select_k
 
+    out = new_folder(out)
     md = select_k(config, parse_ks(k), data, out, preset=preset, overrides=list(set_ or []),
                   val_patients=val_patients, downstream=downstream,
                   downstream_preset=downstream_preset,

@@ -23,6 +23,7 @@ from ctbridge.cli.options import (
     PartId,
     failed_exit_code,
     input_option,
+    new_folder,
     old_argument,
     out_option,
     pick_path,
@@ -88,7 +89,7 @@ def synthesize_command(
     from ctbridge.datasets.synthesize import summary_counts
 
     dataset = pick_path(input, old_input, flag="-i", what="DATASET")
-    out = pick_path(out, old_out, flag="-o", what="OUT")
+    out = new_folder(pick_path(out, old_out, flag="-o", what="OUT"), parent_must_exist=True)
     console = Console(stderr=True)
     result = synthesize_dataset(
         dataset, out, model=model, target=to, source=from_, mode=mode,  # type: ignore[arg-type]
