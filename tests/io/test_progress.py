@@ -26,6 +26,14 @@ def test_a_log_gets_whole_lines_and_a_terminal_a_bar():
     assert lines[0].startswith("qc train: 0/500 step [00:0")
     assert lines[1].startswith("qc train: 500/500 step [") and lines[1].endswith("loss=0.002")
     assert "\r" in tty.getvalue() and "|" in tty.getvalue()  # tqdm's bar, redrawn in place
+    # a scan's batches (transient, nested in the scans' bar): no cursor moves, no extra lines
+    nested = io.StringIO()
+    for _ in progress_bar(range(2), desc="scans", file=nested):
+        for _ in progress_bar(range(3), desc="nc->ce (full)", leave=False, file=nested):
+            pass
+    assert "\x1b" not in nested.getvalue() and "nc->ce" not in nested.getvalue()
+    assert [line.split(" [")[0] for line in nested.getvalue().splitlines()] == [
+        "scans: 0/2 it", "scans: 2/2 it"]
     quiet = io.StringIO()
     for _ in progress_bar(range(3), enabled=False, file=quiet):
         pass

@@ -4,7 +4,8 @@ On a terminal (or in a notebook) :func:`progress_bar` is tqdm's bar. When stderr
 pipe (``ctbridge synthesize ... 2> log``, a batch job, CI), tqdm's carriage-return redraws
 would fill the log with one endless line; there the bar becomes a plain line such as
 ``synthesize: 3/6 case [00:41<00:40]``, written when it starts, at most every
-``LOG_INTERVAL`` seconds, and when it ends.
+``LOG_INTERVAL`` seconds, and when it ends. A transient bar (``leave=False``: the batches of
+one scan) writes a line only once it has run ``LOG_INTERVAL`` seconds.
 
 The trainer (:mod:`ctbridge.training.trainer`) makes its own bars with tqdm directly.
 
@@ -19,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 from typing import IO, Any
@@ -29,6 +31,7 @@ from tqdm.auto import tqdm as auto_tqdm
 
 LOG_INTERVAL = 30.0  # seconds between two lines of a bar in a log
 LINE_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}]{postfix}"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class _Lines:
@@ -39,6 +42,7 @@ class _Lines:
         self.last = ""
 
     def write(self, text: str) -> int:
+        text = ANSI.sub("", text)  # nested bars move the cursor up: no place in a log
         for part in text.replace("\r", "\n").split("\n"):
             line = part.rstrip()
             if line and line != self.last:
@@ -94,6 +98,8 @@ def progress_bar(iterable: Iterable[Any] | None = None, *, enabled: bool = True,
     if _is_terminal(stream) or (IN_NOTEBOOK and file is None):
         return auto_tqdm(iterable, file=stream, **kwargs)
     kwargs.setdefault("mininterval", LOG_INTERVAL)
+    if not kwargs.get("leave", True):  # a transient bar (a scan's batches): a line only when
+        kwargs.setdefault("delay", LOG_INTERVAL)  # it lasts, not two per scan
     kwargs.setdefault("bar_format", LINE_FORMAT)
     kwargs.setdefault("unit", "it")
     return _LogBar(iterable, file=_Lines(stream), ascii=True, dynamic_ncols=False, ncols=200,
