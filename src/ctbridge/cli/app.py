@@ -153,8 +153,12 @@ def train(
     cfg = load_config(TrainConfig, config, preset=preset, overrides=overrides)
     import os
 
-    latest = Trainer(cfg, data, out, resume=resume).run()
+    trainer = Trainer(cfg, data, out, resume=resume)
+    latest = trainer.run()
     if os.environ.get("RANK", "0") == "0":
+        if trainer.start_step >= cfg.optim.steps:  # resumed a finished run: nothing trained
+            typer.echo(f"already at step {trainer.start_step} of {cfg.optim.steps}; raise "
+                       f"optim.steps (--set optim.steps=N) to train on")
         typer.echo(f"checkpoint: {latest}")
 
 

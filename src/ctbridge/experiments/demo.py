@@ -104,36 +104,61 @@ def _evaluate(phantom: Path, translated: Path, source_phase: str, truth_phase: s
                          truth.spacing, body_mask(truth.array), source_hu=source.array)
 
 
+DIFF_HU = 150.0  # colour limit of the difference rows (translation - truth)
+
+
+def _kidney_slice(labels: np.ndarray, label_ids: dict[str, int]) -> int:
+    """The slice with the most kidney cortex (the middle slice when there is none)."""
+    ids = [label_ids[n] for n in ("kidney_left_cortex", "kidney_right_cortex") if n in label_ids]
+    area = np.isin(labels, ids).sum(axis=(1, 2))
+    return int(area.argmax()) if area.any() else labels.shape[0] // 2
+
+
 def _figure(phantom: Path, out: Path, name: str, p: DemoConfig, kinds: list[str],
-            directions: list[tuple[str, str]]) -> list[Path]:
-    """Paper Fig. 1/3 style: real phases and each model's translation at a plaque, zoomed."""
+            directions: list[tuple[str, str]], label_ids: dict[str, int]) -> list[Path]:
+    """Per direction: the source, the true phase and each translation at a plaque (slice and
+    zoom) and at the kidneys, each with its difference from the truth (the paper's Fig. 1/3,
+    plus where the translation is wrong)."""
     plaques = read_labelmap(phantom / "plaques" / f"{name}.nii.gz")
-    z = plaque_slice(plaques)
+    labels = read_labelmap(phantom / "labels" / f"{name}.nii.gz")
+    z, zk = plaque_slice(plaques), _kidney_slice(labels, label_ids)
     ys, xs = np.nonzero(plaques[z]) if plaques[z].any() else ([plaques.shape[1] // 2],
                                                               [plaques.shape[2] // 2])
     cy, cx = int(np.mean(ys)), int(np.mean(xs))
     half = max(12, plaques.shape[1] // 10)
     crop = (slice(max(cy - half, 0), cy + half), slice(max(cx - half, 0), cx + half))
+    rows = ("plaque slice", "plaque zoom", "minus truth", "kidneys", "minus truth")
     written = []
     for src, dst in directions:
-        panels = [(f"real {src}", read_scan(phantom / _phase(src, p) / f"{name}.nii.gz")),
-                  (f"real {dst} (truth)", read_scan(phantom / _phase(dst, p) / f"{name}.nii.gz"))]
+        truth = read_scan(phantom / _phase(dst, p) / f"{name}.nii.gz").array
+        panels = [(f"real {src} (input)", read_scan(phantom / _phase(src, p) / f"{name}.nii.gz")
+                   .array), (f"real {dst} (truth)", truth)]
         for kind in kinds:
             path = out / "translations" / kind / f"{src}2{dst}" / f"{name}.nii.gz"
-            panels.append((f"{NAMES[kind]} {src}->{dst}", read_scan(path)))
-        fig, axes = plt.subplots(2, len(panels), figsize=(3 * len(panels), 6.2), squeeze=False)
-        for c, (title, scan) in enumerate(panels):
-            img = scan.array[z]
-            axes[0, c].imshow(window(img, *WINDOWS["soft"]), cmap="gray", vmin=0, vmax=1)
+            panels.append((f"{NAMES[kind]} {src}->{dst}", read_scan(path).array))
+        fig, axes = plt.subplots(len(rows), len(panels), figsize=(2.6 * len(panels), 13),
+                                 squeeze=False)
+        for c, (title, vol) in enumerate(panels):
+            soft = {"cmap": "gray", "vmin": 0, "vmax": 1}
+            diff = {"cmap": "RdBu_r", "vmin": -DIFF_HU, "vmax": DIFF_HU}
+            axes[0, c].imshow(window(vol[z], *WINDOWS["soft"]), **soft)
             axes[0, c].add_patch(plt.Rectangle((crop[1].start, crop[0].start), 2 * half,
                                                2 * half, fill=False, color="yellow", lw=0.8))
-            axes[1, c].imshow(window(img[crop], *WINDOWS["vessel"]), cmap="gray", vmin=0, vmax=1,
-                              interpolation="nearest")
+            axes[1, c].imshow(window(vol[z][crop], *WINDOWS["vessel"]), interpolation="nearest",
+                              **soft)
+            axes[3, c].imshow(window(vol[zk], *WINDOWS["soft"]), **soft)
+            if c != 1:  # the truth minus itself says nothing
+                axes[2, c].imshow(vol[z] - truth[z], **diff)
+                axes[4, c].imshow(vol[zk] - truth[zk], **diff)
             axes[0, c].set_title(title, fontsize=8)
-            for r in (0, 1):
+            for r in range(len(rows)):
                 axes[r, c].axis("off")
-        fig.suptitle(f"{name}, slice {z}: soft-tissue window (top), plaque zoom in vessel "
-                     "window (bottom)", fontsize=9)
+        for r, row in enumerate(rows):
+            axes[r, 0].text(-0.04, 0.5, row, transform=axes[r, 0].transAxes, rotation=90,
+                            ha="right", va="center", fontsize=8)
+        fig.suptitle(f"{name}: slice {z} (a plaque; zoom in the vessel window) and slice {zk} "
+                     f"(kidneys); differences from the truth in HU, blue -{DIFF_HU:.0f} to red "
+                     f"+{DIFF_HU:.0f}", fontsize=9)
         written.append(save_figure(fig, out / f"figure_{src}2{dst}.png", dpi=100))
     return written
 
@@ -231,7 +256,7 @@ def run_demo(out: str | Path = "runs/demo", preset: str = "cpu-small",
         scans = [_evaluate(phantom, phantom / _phase(src, p) / f"{n}.nii.gz", _phase(src, p),
                            _phase(dst, p), n, meta["labels"]) for n in test]
         results[("identity", f"{src}2{dst}")] = {"scans": scans, "aggregate": aggregate(scans)}
-    figures = _figure(phantom, out, test[0], p, p.models, directions)
+    figures = _figure(phantom, out, test[0], p, p.models, directions, meta["labels"])
     t0 = time.perf_counter()
     train = [n for n in names if n not in test]
     qc = _quality_control(out, phantom, p, train, test, directions, console)

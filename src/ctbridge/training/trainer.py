@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ctbridge.config import save_config
 from ctbridge.data.intensity import IntensityScaler
@@ -27,6 +26,7 @@ from ctbridge.data.patch_sampler import TrainingVolume, UnpairedPatchSampler, lo
 from ctbridge.data.phase_contrast import HU_EDGES
 from ctbridge.data.sources import domain_scans
 from ctbridge.device import resolve_device, resolve_precision
+from ctbridge.io.progress import progress_bar
 from ctbridge.models import TranslationModel, build_model
 from ctbridge.models import checkpoint as model_ckpt
 from ctbridge.training import checkpoint as ckpt
@@ -107,7 +107,7 @@ class Trainer:
         scans = domain_scans(self.data_root, cfg.model.domains, phase_of=cfg.data.phase_of,
                              exclude=cfg.data.holdout, seed=cfg.data.split_seed, log=log)
         total = sum(len(v) for v in scans.values())
-        bar = tqdm(total=total, desc="loading scans", disable=not self.progress, leave=False)
+        bar = progress_bar(total=total, desc="loading scans", enabled=self.progress, leave=False)
         for domain, paths in scans.items():
             self.volumes[domain] = []
             for path in paths:
@@ -180,8 +180,8 @@ class Trainer:
         steps = self.config.optim.d_warmup_steps
         self.model.train()
         tail: list[tuple[float, float]] = []
-        bar = tqdm(range(steps), desc="discriminator warm-up", disable=not self.progress,
-                   leave=False)
+        bar = progress_bar(range(steps), desc="discriminator warm-up", enabled=self.progress,
+                           leave=False)
         for s in bar:
             batch = {d: x.to(self.device, memory_format=self.memory_format)
                      for d, x in self.sampler.batch(s, stream=1).items()}
@@ -289,13 +289,14 @@ class Trainer:
         self._load_data()
         self._maybe_resume()
         if self.start_step >= end:
-            log.info("already trained to step %d", self.start_step)
+            log.info("already trained to step %d of %d; raise optim.steps (--set "
+                     "optim.steps=N) and --resume to train on", self.start_step, cfg.optim.steps)
             return self.out_dir / "checkpoints" / "latest"
         if self.start_step == 0 and cfg.optim.d_warmup_steps:
             self.warm_up_discriminators()
-        bar = tqdm(range(self.start_step, end), initial=self.start_step,
-                   total=cfg.optim.steps, desc=f"train {cfg.model.kind}",
-                   disable=not self.progress, dynamic_ncols=True)
+        bar = progress_bar(range(self.start_step, end), initial=self.start_step,
+                           total=cfg.optim.steps, desc=f"train {cfg.model.kind}",
+                           enabled=self.progress, dynamic_ncols=True)
         t0 = time.perf_counter()
         first = self.train_step(self.start_step)
         with self._metric_writers(first) as (writer, tb):
