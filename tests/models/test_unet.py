@@ -65,3 +65,14 @@ def test_discriminator_losses_run(model):
     batch = {d: torch.randn(2, 1, 32, 32) for d in model.domains}
     out = model.discriminator_losses(batch)
     assert torch.isfinite(out["total"])
+
+
+def test_the_change_into_contrast_can_be_guided_by_the_source():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(generator="unet", width=0.125, n_components=2,
+                                    change_filter_px=3))
+    x = torch.randn(2, 1, 32, 32)
+    torch.testing.assert_close(model.translate(x, "nc", "ce"), x, rtol=0, atol=0)  # identity
+    assert model.generator.filtered == {"ce"}  # into contrast only; nc keeps the raw change
+    with pytest.raises(ValueError, match="needs generator 'unet'"):
+        ModelConfig(change_filter_px=3)

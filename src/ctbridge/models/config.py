@@ -62,6 +62,10 @@ class ModelConfig(BaseModel):
         "mirrored generator, every pixel through the latent) or 'unet' (residual U-Nets with "
         "batch norm: the generator adds a change to its source from the latent at 1/16 "
         "resolution and the source encoder's skips; models/unet.py, docs/method.md)"))
+    change_filter_px: int = Field(0, ge=0, description=(
+        "with generator 'unet': radius (px) of a guided filter, guided by the source, of the "
+        "change a translation into a contrast domain adds (homogeneous source tissue gets a "
+        "homogeneous change; models/guided.py); 0 = off"))
     n_down: int = Field(2, ge=0, le=5, description=(
         "2x2 max-poolings in the VGG encoder (after the first n_down stages); 2 turns a 32x32 "
         "patch into an 8x8 latent so a 2-pixel plaque still owns a latent location. Inputs "
@@ -136,6 +140,9 @@ class ModelConfig(BaseModel):
     def _check(self) -> ModelConfig:
         if len(self.domains) < 2:
             raise ValueError(f"need at least two domains, got {self.domains}")
+        if self.change_filter_px and self.generator != "unet":
+            raise ValueError("change_filter_px filters the U-Net's change: it needs "
+                             "generator 'unet'")
         if len(set(self.domains)) != len(self.domains):
             raise ValueError(f"domain names must be unique, got {self.domains}")
         for name in self.domains:

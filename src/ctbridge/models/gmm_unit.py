@@ -76,8 +76,14 @@ class GMMUNIT(TranslationModel):
         self.latent = MixtureLatent(self.encoder.out_channels, latent_dim, c.n_components,
                                     len(self.domains), fixed_prior=c.fixed_prior,
                                     posterior_std_init=POSTERIOR_STD_INIT)
-        self.generator = (UNetGenerator if self.unet else VGGGenerator)(
-            self.domains, latent_dim=latent_dim, **net)
+        if self.unet:  # the change into contrast guided by the source, if asked for
+            eps = float(self.scaler.to_model(np.float64(25.0)) - self.scaler.to_model(0.0)) ** 2
+            self.generator = UNetGenerator(
+                self.domains, latent_dim=latent_dim, filter_px=c.change_filter_px,
+                filtered=[d for d in self.domains if d != c.keep_calcium_from], filter_eps=eps,
+                **net)
+        else:
+            self.generator = VGGGenerator(self.domains, latent_dim=latent_dim, **net)
         self.discriminators = domain_discriminators(
             self.domains, width=c.discriminator_width, n_layers=c.d_layers,
             norm=c.discriminator_norm)

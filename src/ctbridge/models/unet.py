@@ -38,6 +38,7 @@ from monai.networks.nets.basic_unet import Down, TwoConv, UpCat
 from torch import nn
 
 from ctbridge.models.blocks import NormKind, scaled
+from ctbridge.models.guided import guided_filter
 
 UNET_FEATURES = (64, 128, 256, 512, 512, 64)
 """Channels of the five U-Net levels and of the last up-block at width 1 (BasicUNet's
@@ -96,8 +97,12 @@ class UNetGenerator(nn.Module):
     output is the source plus a change whose last convolution starts at zero."""
 
     def __init__(self, domains: Sequence[str], *, latent_dim: int, width: float = 1.0,
-                 norm: NormKind = "batch", shared_layers: int = 1) -> None:
+                 norm: NormKind = "batch", shared_layers: int = 1,
+                 filtered: Sequence[str] = (), filter_px: int = 0,
+                 filter_eps: float = 0.0) -> None:
         super().__init__()
+        # the targets whose change is guided-filtered by the source (models.guided)
+        self.filtered, self.filter_px, self.filter_eps = set(filtered), filter_px, filter_eps
         if not 0 <= shared_layers <= N_DOWN:
             raise ValueError(f"shared_layers must be in 0..{N_DOWN}, got {shared_layers}")
         f = unet_features(width)
@@ -126,4 +131,7 @@ class UNetGenerator(nn.Module):
         h = z
         for block, skip in zip(ups, reversed(skips), strict=True):
             h = block(h, skip)
-        return source + last(h)
+        change = last(h)  # (B, 1, H, W)
+        if self.filter_px and domain in self.filtered:
+            change = guided_filter(source, change, radius=self.filter_px, eps=self.filter_eps)
+        return source + change
