@@ -10,6 +10,11 @@ The steps, one module each::
     decide    combine the three kinds of evidence; disagreement or silence -> unsorted
     run       read the kept series, write NIfTI per domain, manifest.csv, contact sheets
 
+The three kinds of evidence are computed in ``ctbridge.data`` (``phase_keywords``,
+``contrast_tags``, ``aorta_contrast``; ``keywords``, ``tags`` and ``image`` here name them), so
+that ``translate`` and ``synthesize`` check a scan's phase with the same code
+(:mod:`ctbridge.inference.phase_guard`).
+
 Nothing is guessed silently: every series gets a row in ``manifest.csv`` with the evidence of
 each kind, which kind decided, or why it was skipped or left unsorted.
 """

@@ -7,7 +7,7 @@ series unsorted with the evidence written out. A single source may decide alone:
 recorded in ``decided_by`` so a person can filter on it.
 
 Example:
-    >>> from ctbridge.prepare.evidence import CONTRAST, Evidence
+    >>> from ctbridge.data.phase_evidence import CONTRAST, Evidence
     >>> domains = parse_domains("nc,ce")
     >>> d = decide([Evidence("description", frozenset({"arterial"}), "'arteriell'"),
     ...             Evidence("image", CONTRAST, "enhanced aorta")], domains)
@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ctbridge.data.phase_evidence import ANY_PHASE, DOMAIN_PHASES, PHASES, Evidence, phase_words
 from ctbridge.errors import ConfigError
-from ctbridge.prepare.evidence import ANY_PHASE, DOMAIN_PHASES, PHASES, Evidence, phase_words
 
 
 @dataclass(frozen=True)

@@ -1,42 +1,20 @@
-"""Phases and the evidence about a series' phase that one source (tags, words, pixels) gives."""
+"""Phases and the evidence about a phase: :mod:`ctbridge.data.phase_evidence`.
+
+The phase evidence lives in ``data/`` so that inference checks a scan's phase with the same
+code (:mod:`ctbridge.inference.phase_guard`); this module keeps ``prepare``'s name for it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ctbridge.data.phase_evidence import (
+    ANY_PHASE,
+    CONTRAST,
+    DOMAIN_PHASES,
+    PHASES,
+    Evidence,
+    phase_words,
+)
 
-PHASES: tuple[str, ...] = ("nc", "arterial", "venous", "delayed")
-CONTRAST: frozenset[str] = frozenset({"arterial", "venous", "delayed"})
-ANY_PHASE: frozenset[str] = frozenset(PHASES)
-# a domain name given to --domains -> the phases it holds
-DOMAIN_PHASES: dict[str, frozenset[str]] = {
-    "nc": frozenset({"nc"}), "ce": CONTRAST,
-    "arterial": frozenset({"arterial"}), "venous": frozenset({"venous"}),
-    "delayed": frozenset({"delayed"}),
-}
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What one source says: the phases it allows (empty: no opinion) and why.
-
-    ``conflict`` is set when the source contradicts itself (a description naming two phases):
-    such a series is never sorted automatically.
-    """
-
-    source: str  # "tags" | "description" | "image"
-    phases: frozenset[str]
-    detail: str
-    conflict: bool = False
-
-    @property
-    def has_opinion(self) -> bool:
-        return bool(self.phases) and not self.conflict
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.detail}"
-
-
-def phase_words(phases: frozenset[str]) -> str:
-    """``{"arterial", "venous", "delayed"}`` -> ``"contrast (arterial/venous/delayed)"``."""
-    names = "/".join(p for p in PHASES if p in phases)
-    return f"contrast ({names})" if phases == CONTRAST else names
+__all__ = [
+    "ANY_PHASE", "CONTRAST", "DOMAIN_PHASES", "PHASES", "Evidence", "phase_words"
+]

@@ -24,19 +24,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ctbridge.data.aorta_contrast import image_evidence
+from ctbridge.data.contrast_tags import tag_evidence
+from ctbridge.data.phase_evidence import Evidence, phase_words
+from ctbridge.data.phase_keywords import description_evidence
 from ctbridge.errors import CTBridgeError, DataError, one_line
 from ctbridge.io import Scan, write_scan
 from ctbridge.io.atomic import atomic_path
 from ctbridge.io.dicom import read_dicom_files
 from ctbridge.io.progress import progress_bar
 from ctbridge.prepare.decide import Decision, decide, parse_domains
-from ctbridge.prepare.evidence import Evidence, phase_words
-from ctbridge.prepare.image import image_evidence
 from ctbridge.prepare.index import SkippedFile, index_tree
-from ctbridge.prepare.keywords import description_evidence
 from ctbridge.prepare.series import MIN_SLICES, Series, check_series, group_series
 from ctbridge.prepare.sheet import series_sheet
-from ctbridge.prepare.tags import tag_evidence
 
 MANIFEST = "manifest.csv"
 SKIPPED_FILES = "skipped_files.csv"
