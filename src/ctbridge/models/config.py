@@ -94,10 +94,9 @@ class ModelConfig(BaseModel):
         "weight of KL(q_j(z | x_i->j) || p) in the cycle loss; null = lambda3 as UNIT eq. 7-8 "
         "(an earlier design note wrote lambda4 there: 100; docs/method.md, Losses)"))
     recon_hu_weight_cap: float = Field(4.0, ge=1, description=(
-        "(GMM-)UNIT: weight each pixel of the reconstruction and cycle L1 by the HU one "
-        "network unit spans at its true value, relative to soft tissue, capped here (so the "
-        "L1 follows HU in gas and bone, where the intensity map compresses them); 1 = off, "
-        "L1 in network units as the paper and CycleGAN (docs/method.md)"))
+        "(GMM-)UNIT: the reconstruction and cycle L1 weighted per pixel by the HU one network "
+        "unit spans there over soft tissue's, capped here: L1 in HU in gas and bone too "
+        "(docs/method.md); 1 = off, L1 in network units as the paper and CycleGAN"))
     lambda_histogram: float = Field(1000.0, ge=0, description=(
         "(GMM-)UNIT: weight of the intensity-distribution loss between each translated patch "
         "and the real target patch at the same location (sorted HU within histogram_window_hu, "
