@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from ctbridge.data.phase_evidence import CONTRAST, Evidence
 from ctbridge.errors import ConfigError
 from ctbridge.prepare.decide import decide, parse_domains
-from ctbridge.prepare.evidence import CONTRAST, Evidence
 
 NC = frozenset({"nc"})
 ART = frozenset({"arterial"})

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ctbridge.prepare.evidence import CONTRAST
-from ctbridge.prepare.tags import dicom_seconds, tag_evidence
+from ctbridge.data.contrast_tags import dicom_seconds, tag_evidence
+from ctbridge.data.phase_evidence import CONTRAST
 
 
 @pytest.mark.parametrize("value, seconds", [

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ctbridge.prepare.evidence import CONTRAST
-from ctbridge.prepare.keywords import description_evidence
+from ctbridge.data.phase_evidence import CONTRAST
+from ctbridge.data.phase_keywords import description_evidence
 
 NC, ART, VEN, DEL = {"nc"}, {"arterial"}, {"venous"}, {"delayed"}
 

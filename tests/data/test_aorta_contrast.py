@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
 
+from ctbridge.data.aorta_contrast import image_evidence, slice_finding
+from ctbridge.data.phase_evidence import CONTRAST
 from ctbridge.io import Scan, read_scan
 from ctbridge.phantom import LABELS, generate_patient
-from ctbridge.prepare.evidence import CONTRAST
-from ctbridge.prepare.image import image_evidence, slice_finding
 
 
 @pytest.fixture(scope="module")
