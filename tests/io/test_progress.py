@@ -47,3 +47,13 @@ def test_a_command_piped_to_a_log_writes_no_carriage_returns(tmp_path):
         capture_output=True, text=True, check=True)
     assert "\r" not in done.stderr
     assert "phantom: 2/2 patient" in done.stderr.splitlines()[-1]
+
+
+def test_a_bar_asked_for_terminal_widths_still_writes_lines_to_a_log():
+    """The trainer asks for ``dynamic_ncols``; in a log (a pipe, pytest's capture) the plain
+    line bar sets its own width instead of failing on the repeated keyword."""
+    log = io.StringIO()
+    for _ in progress_bar(range(3), file=log, desc="train", dynamic_ncols=True, ncols=80,
+                          ascii=False):
+        pass
+    assert "train" in log.getvalue() and "\r" not in log.getvalue()

@@ -102,5 +102,7 @@ def progress_bar(iterable: Iterable[Any] | None = None, *, enabled: bool = True,
         kwargs.setdefault("delay", LOG_INTERVAL)  # it lasts, not two per scan
     kwargs.setdefault("bar_format", LINE_FORMAT)
     kwargs.setdefault("unit", "it")
+    for terminal_only in ("dynamic_ncols", "ncols", "ascii"):  # a log line has its own
+        kwargs.pop(terminal_only, None)
     return _LogBar(iterable, file=_Lines(stream), ascii=True, dynamic_ncols=False, ncols=200,
                    **kwargs)
