@@ -27,6 +27,10 @@ class DataError(CTBridgeError):
     """A data folder whose layout or content does not fit the command."""
 
 
+class PhaseError(CTBridgeError):
+    """A scan whose phase, by its own evidence, is not the translation's source domain."""
+
+
 def one_line(exc: BaseException) -> str:
     """An exception's message on one line (libraries such as pydicom and nibabel spread theirs
     over several lines); its type name when it has no message."""

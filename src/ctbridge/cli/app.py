@@ -18,6 +18,7 @@ import ctbridge
 from ctbridge.cli.options import (
     Bounds,
     Device,
+    Force,
     NumParts,
     PartId,
     PresetDevice,
@@ -189,13 +190,18 @@ def translate(
         "measured: organ texture 1.5 x the truth's instead of 1.6-1.7; docs/method.md).")] = True,
     num_parts: NumParts = 1,
     part_id: PartId = 0,
+    force: Force = False,
     old_input: Annotated[Path | None, old_argument("-i", "INPUT")] = None,
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
     """Translate scans to another phase, in HU and in the input's geometry.
 
-    A folder goes on past a scan that fails and ends with "translated N, failed M
-    (names)"; exit code 0, or 100 + M when M scans failed (at most 125), as synthesize.
+    Each scan's phase is checked first by its own evidence (the aorta's HU; DICOM
+    contrast tags and series description): a scan that is already in the target
+    phase, or not in the source one, is refused naming the evidence (--force
+    translates it anyway). A folder goes on past a scan that fails and ends with
+    "translated N, failed M (names)"; exit code 0, or 100 + M when M scans failed
+    (at most 125), as synthesize.
     """
     from ctbridge.inference.run import translate_paths
     from ctbridge.io import is_nifti
@@ -209,7 +215,7 @@ def translate(
     result = translate_paths(input, output, model=model, target=to, source=from_, mode=mode,
                              overlap=overlap, batch=batch, samples=samples, device=device,
                              bounded=bounds, smooth=smooth, num_parts=num_parts,
-                             part_id=part_id)
+                             part_id=part_id, force=force)
     code = failed_exit_code(len(result.failed))
     if code:
         raise typer.Exit(code)

@@ -43,6 +43,12 @@ Bounds = Annotated[bool, typer.Option(
     "gas (<= -50 HU) are copied, and (with --smooth, translate's default) the change into "
     "contrast is smoothed where it is small and flat; --no-bounds: the network's raw output.")]
 """``--bounds/--no-bounds`` of every command that translates."""
+Force = Annotated[bool, typer.Option(
+    "--force", help="Translate a scan even when its own evidence (the aorta's HU in front of "
+    "the spine; DICOM contrast tags and series description) says it is already in the target "
+    "phase or not in the source one (without it: translate refuses such a scan, synthesize "
+    "lists it as rejected).")]
+"""``--force`` of every command that translates: skip the phase check."""
 
 
 EXIT_FAILED_BASE = 100

@@ -4,9 +4,9 @@ Registered by ``ctbridge.cli.app`` as ``app.command("synthesize")(synthesize_com
 :func:`ctbridge.datasets.build.synthesize_dataset` (imported inside the command, so
 ``ctbridge --help`` does not load torch).
 
-Exit codes: 0 every case written or left out by QC; 100 + N when N cases failed (capped at
-125: see the manifest for the full count); 2 for a usage or input error before any case (one
-line on stderr, as every ctbridge command).
+Exit codes: 0 every case written or left out by QC or the phase check; 100 + N when N cases
+failed (capped at 125: see the manifest for the full count); 2 for a usage or input error
+before any case (one line on stderr, as every ctbridge command).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import typer
 from ctbridge.cli.options import (
     Bounds,
     Device,
+    Force,
     NumParts,
     PartId,
     failed_exit_code,
@@ -63,6 +64,7 @@ def synthesize_command(
         "--merge", help="Translate nothing: merge the parts' manifests and write the data set "
                         "(the same arguments as the parts; the last part to finish does this "
                         "itself).")] = False,
+    force: Force = False,
     old_input: Annotated[Path | None, old_argument("-i", "DATASET")] = None,
     old_out: Annotated[Path | None, old_argument("-o", "OUT")] = None,
 ) -> None:
@@ -72,15 +74,19 @@ def synthesize_command(
     with its source's label file (--mode replace: synthetic cases only).
     Folds keep each synthetic case with its source (nnU-Net:
     splits_final.json; MONAI: a fold key per item). OUT/manifest.csv records
-    every case; a re-run skips cases made from the same source and model.
+    every case; a re-run skips cases made from the same source and model. A
+    case whose own evidence (the aorta's HU; DICOM contrast tags) says it is not
+    in the source phase is left out as rejected, the evidence named (--force
+    translates it anyway).
 
     Several processes: the same command with --num-parts N --part-id 0 ... N-1
     (case ids sorted, part I takes every N-th from I); each records its cases
     in OUT/manifest.part-I-of-N.csv, and the part that finds every case
     finished merges them and writes the data set (or run --merge).
 
-    Exit code: 0 all cases written (or left out by QC); 100 + N when N cases
-    failed (at most 125), the others written; 2 for a usage or input error.
+    Exit code: 0 all cases written (or left out by QC or the phase check); 100
+    + N when N cases failed (at most 125), the others written; 2 for a usage or
+    input error.
     """
     from rich.console import Console
     from rich.table import Table
@@ -95,14 +101,14 @@ def synthesize_command(
         dataset, out, model=model, target=to, source=from_, mode=mode,  # type: ignore[arg-type]
         qc=qc, max_rejected=max_rejected, device=device, translate_mode=translate_mode,
         folds=folds, seed=seed, bounded=bounds, num_parts=num_parts, part_id=part_id,
-        merge=merge)
+        merge=merge, force=force)
     counts = summary_counts(result.outcome)
     part = f", part {part_id} of {num_parts}" if result.part else ", --merge" if merge else ""
     table = Table("synthetic cases", "count",
                   title=f"{result.out} ({result.format}, --mode {mode}{part})")
     table.add_row("written now", str(counts["written_now"]))
     table.add_row("already done (resumed)", str(counts["resumed"]))
-    table.add_row("left out by QC", str(counts["rejected"]))
+    table.add_row("left out (QC or phase)", str(counts["rejected"]))
     table.add_row("failed", str(counts["failed"]))
     if result.merged:
         table.add_row("training cases in OUT", str(result.training_cases))

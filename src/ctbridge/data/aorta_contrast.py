@@ -141,25 +141,35 @@ def slice_finding(hu: np.ndarray, px: tuple[float, float]) -> SliceFinding:
     return SliceFinding("")
 
 
-def image_evidence(scan: Scan, max_slices: int = 12) -> Evidence:
-    """Contrast or not, from the aorta in up to ``max_slices`` slices of the middle 60%."""
+def slice_findings(scan: Scan, max_slices: int = 12) -> list[SliceFinding]:
+    """What :func:`slice_finding` sees in up to ``max_slices`` slices of the middle 60%."""
     volume = np.asarray(scan.array, dtype=np.float32)
     if scan.direction[1, 1] < 0:  # rows run posterior -> anterior: flip to the usual view
         volume = volume[:, ::-1]
     n = volume.shape[0]
     picks = np.unique(np.linspace(0.2 * n, 0.8 * (n - 1), min(max_slices, n)).astype(int))
     px = (float(scan.spacing[1]), float(scan.spacing[0]))
-    findings = [slice_finding(volume[k], px) for k in picks]
+    return [slice_finding(volume[k], px) for k in picks]
+
+
+def vote(findings: list[SliceFinding]) -> Evidence:
+    """The series' evidence from its slices' findings: the majority kind of the slices that
+    found an aorta-like blob, when at least ``MIN_SLICES_FOUND`` did."""
     found = [f for f in findings if f.kind]
     if len(found) < MIN_SLICES_FOUND:
         return Evidence("image", frozenset(), f"no aorta found in front of the spine "
-                        f"({len(found)} of {len(picks)} slices)")
+                        f"({len(found)} of {len(findings)} slices)")
     for kind, phases, words in (("enhanced", CONTRAST, "enhanced"),
                                 ("blood", frozenset({"nc"}), "unenhanced")):
         hits = [f.hu for f in found if f.kind == kind]
         if len(hits) >= MAJORITY * len(found):
             return Evidence("image", phases, f"{words} aorta, median {np.median(hits):.0f} HU in "
-                            f"{len(hits)} of {len(picks)} slices")
+                            f"{len(hits)} of {len(findings)} slices")
     return Evidence("image", frozenset(), f"aorta unclear: enhanced in "
                     f"{sum(f.kind == 'enhanced' for f in found)}, blood-like in "
-                    f"{sum(f.kind == 'blood' for f in found)} of {len(picks)} slices")
+                    f"{sum(f.kind == 'blood' for f in found)} of {len(findings)} slices")
+
+
+def image_evidence(scan: Scan, max_slices: int = 12) -> Evidence:
+    """Contrast or not, from the aorta in up to ``max_slices`` slices of the middle 60%."""
+    return vote(slice_findings(scan, max_slices))

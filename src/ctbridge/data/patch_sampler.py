@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ from scipy import ndimage
 from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.data.phase_contrast import distinctive_masks
+from ctbridge.data.scan_summary import summarise
 from ctbridge.errors import DataError
 from ctbridge.io import read_scan
 
@@ -35,6 +37,9 @@ class TrainingVolume:
     values: np.ndarray  # (z, y, x) float32, model range
     body: np.ndarray  # (z, y, x) bool
     bright: np.ndarray  # (z, y, x) bool: small structures >= 130 HU (plaques, small vessels)
+    # spacing, body area, body HU quantiles, region (ctbridge.data.scan_summary), for the
+    # checkpoint's record of the training range; None when made without a scan's header
+    summary: dict[str, Any] | None = None
     body_z: tuple[int, int] = field(init=False)  # first and last slice holding body
 
     def __post_init__(self) -> None:
@@ -62,11 +67,14 @@ def small_bright_mask(volume_hu: np.ndarray, threshold_hu: float = BRIGHT_HU,
 
 def load_training_volume(path: Path, scaler: IntensityScaler) -> TrainingVolume:
     scan = read_scan(path)
+    body = body_mask(scan.array)
     return TrainingVolume(
         name=str(path),
         values=scaler.to_model(scan.array).astype(np.float32),
-        body=body_mask(scan.array),
+        body=body,
         bright=small_bright_mask(scan.array),
+        summary=summarise(scan.array, scan.spacing, body,
+                          str(scan.metadata.get("body_part_examined", ""))),
     )
 
 

@@ -49,6 +49,7 @@ from ctbridge.datasets.synthesize import (
     Job,
     ModelRef,
     Outcome,
+    PhaseCheck,
     QualityGate,
     is_finished,
     job_key,
@@ -233,8 +234,8 @@ def _seed_part(manifest: Path, part_file: Path, mine: Sequence[Job]) -> dict[str
     return rows
 
 
-def _merged_rows(out: Path, jobs: Sequence[Job], expected: dict[str, str | None]
-                 ) -> tuple[dict[str, ManifestRow], list[str]]:
+def _merged_rows(out: Path, jobs: Sequence[Job], expected: dict[str, str | None],
+                 phase: PhaseCheck = "check") -> tuple[dict[str, ManifestRow], list[str]]:
     """The row of every job from ``manifest.csv`` and the part files, and the jobs that have
     none finished yet. A row counts when it has the job's current key (written: its files
     exist; a failed row: the key it could compute, "" when the source could not be read)."""
@@ -244,7 +245,7 @@ def _merged_rows(out: Path, jobs: Sequence[Job], expected: dict[str, str | None]
     for job in jobs:
         key = expected[job.case]
         done = [rows[job.case] for rows in sources if job.case in rows and (
-            is_finished(rows[job.case], key or "", job)
+            is_finished(rows[job.case], key or "", job, phase)
             or (rows[job.case].decision == "failed" and rows[job.case].key == (key or "")))]
         done.sort(key=lambda r: r.decision == "failed")  # a success over an older failure
         if done:
@@ -259,8 +260,8 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
                        qc: str | Path | None = None, max_rejected: float = 0.2,
                        device: str = "cpu", translate_mode: str = "full", folds: int = 5,
                        seed: int = 0, progress: bool = True, bounded: bool = True,
-                       num_parts: int = 1, part_id: int = 0, merge: bool = False
-                       ) -> DatasetResult:
+                       num_parts: int = 1, part_id: int = 0, merge: bool = False,
+                       force: bool = False) -> DatasetResult:
     """Write ``out``: ``dataset`` with its labelled cases translated to ``target`` (module doc).
 
     Args:
@@ -283,6 +284,9 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
             ``dataset.json`` are written once, over all cases.
         merge: make nothing; merge the parts' rows (the same arguments as the parts).
             DataError when a case has no finished row yet.
+        force: translate every case without checking its phase first; by default a case whose
+            own evidence (:mod:`ctbridge.inference.phase_guard`) says it is not in the source
+            domain is left out as ``rejected``, the evidence in the manifest's reason.
 
     Raises:
         DataError: the input is not a data set, OUT is not a new folder, too few cases for the
@@ -304,6 +308,8 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
     dev = resolve_device(device)
     ref = ModelRef(model, dev)
     source = ref.translator.resolve_source(target, source)  # fail before any work
+    # said once per run: a checkpoint that cannot check scans against its training data
+    model_notes = [ref.translator.unchecked_note] if ref.translator.unchecked_note else []
     if not target.isidentifier():
         raise DataError(f"--to {target!r}: a domain name makes case names; letters, digits, _")
     labelled = [c.case_id for c in src.cases if c.label is not None]
@@ -326,6 +332,7 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
         jobs.append(Job(syn[case.case_id], case.case_id, case.image, image_out, case.label,
                         label_out, dtype=stored_dtype(case.image), needs_label=True))
     direction = f"{source}->{target}"
+    phase: PhaseCheck = "force" if force else "check"
     part = (part_id, num_parts) if num_parts > 1 else None
     outcome = Outcome([])
     if not merge:
@@ -337,44 +344,54 @@ def synthesize_dataset(dataset: str | Path, out: str | Path, *, model: Translato
         outcome = synthesize(mine, ref, target=target, source=source, manifest=working,
                              mode=translate_mode, gate=gate, progress=progress,
                              desc=direction + (f" part {part_id}/{num_parts}" if part else ""),
-                             bounded=bounded, previous=previous)
+                             bounded=bounded, previous=previous, phase=phase)
         if part is None:  # a whole run: this run's rows are every case's
             with _merge_lock(out):
-                return _finish(src, out, jobs, {r.case: r for r in outcome.rows}, splits,
-                               splits_from, ref, source, target, mode, translate_mode, gate,
-                               outcome, progress, bounded, part)
+                return _noted(model_notes, _finish(
+                    src, out, jobs, {r.case: r for r in outcome.rows}, splits, splits_from, ref,
+                    source, target, mode, translate_mode, gate, outcome, progress, bounded, part,
+                    phase))
     with _merge_lock(out):
         if part is not None and not merge:  # cheap test first: does every case have a row?
             rows_anywhere = set().union(*(read_manifest(p) for p in _part_files(out)),
                                         read_manifest(manifest))
             waiting = [job.case for job in jobs if job.case not in rows_anywhere]
             if waiting:
-                return DatasetResult(out, src.format, outcome, {}, [], part=part,
-                                     waiting=waiting)
+                return _noted(model_notes, DatasetResult(out, src.format, outcome, {}, [],
+                                                         part=part, waiting=waiting))
         expected = {}
         for job in jobs:
             try:
                 expected[job.case] = job_key(job, ref, direction, translate_mode, gate, bounded)
             except OSError:
                 expected[job.case] = None
-        rows, waiting = _merged_rows(out, jobs, expected)
+        rows, waiting = _merged_rows(out, jobs, expected, phase)
         if waiting:
             if merge:
                 raise DataError(f"{out}: cannot merge yet: {len(waiting)} case(s) have no "
                                 f"finished row ({', '.join(waiting[:5])}); run their parts "
                                 "with the same arguments first")
-            return DatasetResult(out, src.format, outcome, {}, [], part=part, waiting=waiting)
+            return _noted(model_notes, DatasetResult(out, src.format, outcome, {}, [], part=part,
+                                                     waiting=waiting))
         if merge:
             outcome = Outcome([rows[job.case] for job in jobs],
                               resumed={job.case for job in jobs})
-        return _finish(src, out, jobs, rows, splits, splits_from, ref, source, target, mode,
-                       translate_mode, gate, outcome, progress, bounded, part)
+        return _noted(model_notes, _finish(
+            src, out, jobs, rows, splits, splits_from, ref, source, target, mode, translate_mode,
+            gate, outcome, progress, bounded, part, phase))
+
+
+def _noted(notes: Sequence[str], result: DatasetResult) -> DatasetResult:
+    """``result`` with ``notes`` first among its notes."""
+    result.notes[:0] = notes
+    return result
 
 
 def _finish(src: SourceDataset, out: Path, jobs: Sequence[Job], rows: dict[str, ManifestRow],
             splits: list[Split], splits_from: str, ref: ModelRef, source: str, target: str,
             mode: Mode, translate_mode: str, gate: QualityGate | None, outcome: Outcome,
-            progress: bool, bounded: bool, part: tuple[int, int] | None) -> DatasetResult:
+            progress: bool, bounded: bool, part: tuple[int, int] | None,
+            phase: PhaseCheck = "check") -> DatasetResult:
     """The merge: one manifest, the originals and test images copied, files of cases no
     longer in the input removed, folds and ``dataset.json`` over every case."""
     # rows of cases no longer in the input go, and their files with them (_prune)
@@ -423,7 +440,7 @@ def _finish(src: SourceDataset, out: Path, jobs: Sequence[Job], rows: dict[str, 
         notes.append(f"folds {empty} have no training or no validation case left")
     merged = Outcome([rows[job.case] for job in jobs])
     provenance = _provenance(src, ref, source, target, mode, translate_mode, gate, merged,
-                             splits_from, bounded)
+                             splits_from, bounded, phase)
     if src.format == "nnunet":
         write_splits(out / nnunet.SPLITS_FILE, written)
         _write_nnunet_json(src, out, members, provenance)
@@ -457,7 +474,8 @@ def _copy_others(src: SourceDataset, out: Path, keep: set[Path], progress: bool
 
 def _provenance(src: SourceDataset, ref: ModelRef, source: str, target: str, mode: str,
                 translate_mode: str, gate: QualityGate | None, outcome: Outcome,
-                splits_from: str, bounded: bool) -> dict[str, Any]:
+                splits_from: str, bounded: bool, phase: PhaseCheck = "check"
+                ) -> dict[str, Any]:
     date = datetime.now(UTC).isoformat(timespec="seconds")
     return {
         "ctbridge_version": ctbridge.__version__, "date": date, "source_dataset": str(src.root),
@@ -466,7 +484,12 @@ def _provenance(src: SourceDataset, ref: ModelRef, source: str, target: str, mod
         "bounds": bounded, "postprocess": postprocess_tag(bounded, smooth=True),
         "qc": None if gate is None else {"max_rejected": gate.max_rejected,
                                          "sha256": gate.identity},
-        "synthetic_cases": outcome.count("written"), "qc_rejected": outcome.count("rejected"),
+        "phase_check": "forced" if phase == "force" else "on",
+        "synthetic_cases": outcome.count("written"),
+        "qc_rejected": sum(r.decision == "rejected" and r.qc_rejected is not None
+                           for r in outcome.rows),
+        "phase_rejected": sum(r.decision == "rejected" and r.qc_rejected is None
+                              for r in outcome.rows),
         "failed": outcome.count("failed"), "folds_from": splits_from,
         "description": (f"{'Original cases plus' if mode == 'add' else 'Only'} synthetic "
                         f"'{target}' cases (<case>_syn{target}) made by ctbridge "

@@ -4,8 +4,10 @@ It is both the user's record (which source, which model, how long, what QC said)
 a run resumable: a row whose ``key`` matches the case's current key (see
 :mod:`ctbridge.datasets.fingerprint`) and whose files exist is not redone.
 
-Decisions: ``written`` (in the data set), ``rejected`` (left out by quality control; ``reason``
-says why), ``failed`` (could not be made; ``reason`` says why).
+Decisions: ``written`` (in the data set), ``rejected`` (left out by quality control, or by the
+phase check because the source scan's own evidence says it is not in the source domain;
+``reason`` says why and names the evidence), ``failed`` (could not be made; ``reason`` says
+why).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class ManifestRow:
         reason: why rejected or failed, translator warnings otherwise.
         key: SHA-256 of everything the result depends on (resume key).
         date: when the case was made (ISO 8601, UTC).
+        out_of_distribution: what of the source scan is far outside the model's training data
+            (spacing, body area, body HU, body part: :mod:`ctbridge.data.scan_summary`), with
+            the values and the training range; "" when nothing is or the model records no
+            training range.
     """
 
     case: str
@@ -55,9 +61,12 @@ class ManifestRow:
     reason: str
     key: str
     date: str
+    out_of_distribution: str = ""
 
 
 FIELDS = tuple(f.name for f in fields(ManifestRow))
+# the columns of manifests written before a column was added (read as "" in the new column)
+OLDER_FIELDS = (FIELDS[:-1],)
 
 
 def read_manifest(path: Path) -> dict[str, ManifestRow]:
@@ -71,7 +80,7 @@ def read_manifest(path: Path) -> dict[str, ManifestRow]:
     try:
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
-            if tuple(reader.fieldnames or ()) != FIELDS:
+            if tuple(reader.fieldnames or ()) not in (FIELDS, *OLDER_FIELDS):
                 raise ValueError(f"columns {reader.fieldnames}, expected {list(FIELDS)}")
             rows = {}
             for raw in reader:

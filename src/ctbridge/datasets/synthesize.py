@@ -7,7 +7,9 @@ cohorts (:mod:`ctbridge.experiments.downstream.synthetic`) both hand a list of
 
 For each job: compute its key (source and label bytes, model, direction, mode, QC settings);
 skip it when the manifest already holds a finished row with that key and its files exist;
-otherwise check that the label is on the image's grid, translate, optionally score the result
+otherwise check that the label is on the image's grid, optionally check the scan's phase by its
+own evidence (:mod:`ctbridge.inference.phase_guard`: a scan that is not in the source domain is
+left out as ``rejected``, the evidence named), translate, optionally score the result
 with quality control (a volume whose rejected-slice fraction exceeds the limit is left out),
 write the image and copy the label byte for byte (temporary file + rename), check the written
 grids, and record the row. A case that fails is recorded with its reason and the loop goes on;
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -34,6 +36,7 @@ from ctbridge.datasets.manifest import ManifestRow, read_manifest, write_manifes
 from ctbridge.errors import DataError, InvalidScanError, one_line
 from ctbridge.formats.geometry import check_same_grid, grid_difference
 from ctbridge.inference.enhancement import EnhancementSmoothing
+from ctbridge.inference.phase_guard import FORCE_HINT
 from ctbridge.inference.translator import Translator
 from ctbridge.io import read_scan, write_scan
 from ctbridge.io.atomic import atomic_path
@@ -69,6 +72,14 @@ class Job:
     @property
     def outputs(self) -> tuple[Path, ...]:
         return (self.image_out,) + ((self.label_out,) if self.label_out else ())
+
+
+PhaseCheck = Literal["skip", "check", "force"]
+"""The phase check before each translation: ``skip`` (the caller knows the phases: the phantom
+cohorts of the experiments), ``check`` (a scan whose evidence says it is not in the source domain
+is rejected) or ``force`` (not checked, as the user asked: the cases a check rejected are redone,
+the others resume as they are)."""
+PHASE_REJECTED = "phase check: "  # how the reason of a case the phase check rejected starts
 
 
 class SliceRejecter(Protocol):
@@ -166,12 +177,16 @@ def postprocess_tag(bounded: bool, smooth: bool) -> str:
     return "bounds:on;" + (EnhancementSmoothing().tag if smooth else "smooth:off")
 
 
-def is_finished(previous: ManifestRow | None, key: str, job: Job) -> bool:
-    """Whether the manifest's row makes redoing ``job`` unnecessary."""
+def is_finished(previous: ManifestRow | None, key: str, job: Job, phase: PhaseCheck = "skip"
+                ) -> bool:
+    """Whether the manifest's row makes redoing ``job`` unnecessary (a case the phase check
+    rejected is redone when the check is forced)."""
     if previous is None or previous.key != key:
         return False
     if previous.decision == "written":
         return all(p.is_file() for p in job.outputs)
+    if phase == "force" and previous.reason.startswith(PHASE_REJECTED):
+        return False
     return previous.decision == "rejected"
 
 
@@ -190,9 +205,10 @@ def copy_file(src: Path, dst: Path) -> Path:
 
 
 def make_case(job: Job, translator: Translator, *, target: str, source: str, mode: str,
-              gate: QualityGate | None, bounded: bool = True, smooth: bool = True
-              ) -> tuple[str, float | None, str]:
-    """Translate one job and write it; returns (decision, QC rejected fraction, reason)."""
+              gate: QualityGate | None, bounded: bool = True, smooth: bool = True,
+              phase: PhaseCheck = "skip") -> tuple[str, float | None, str, str]:
+    """Translate one job and write it; returns (decision, QC rejected fraction, reason, what
+    of the scan is far outside the training data)."""
     if job.needs_label and job.label is None:
         raise DataError(f"{job.image}: no label file for case {job.source!r}")
     if job.label is not None:
@@ -200,19 +216,25 @@ def make_case(job: Job, translator: Translator, *, target: str, source: str, mod
             raise DataError(f"{job.label}: no such label file (case {job.source!r})")
         check_same_grid(job.image, job.label)
     scan = read_scan(job.image)
+    if phase == "check":
+        check = translator.check_phase(scan, target, source)
+        if not check.ok:
+            remove_outputs(job)
+            return "rejected", None, f"{PHASE_REJECTED}{check.reason()} ({FORCE_HINT})", ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = translator.translate_scan(
             scan, target, source=source, mode=mode,  # type: ignore[arg-type]
             bounded=bounded, smooth=smooth)
-    notes = "; ".join(str(w.message) for w in caught)
+    ood = "; ".join(result.warnings)  # the translator's check against its training data
+    notes = "; ".join(str(w.message) for w in caught if str(w.message) not in result.warnings)
     fraction = None
     if gate is not None:
         fraction = rejected_fraction(gate.qc, result.scan.array)
         if fraction > gate.max_rejected:
             remove_outputs(job)
             return "rejected", fraction, (f"QC rejects {fraction:.0%} of its slices (more than "
-                                          f"--max-rejected {gate.max_rejected:g})")
+                                          f"--max-rejected {gate.max_rejected:g})"), ood
     write_scan(result.scan, job.image_out, dtype=job.dtype)
     if job.label is not None and job.label_out is not None:
         copy_file(job.label, job.label_out)
@@ -221,14 +243,14 @@ def make_case(job: Job, translator: Translator, *, target: str, source: str, mod
             remove_outputs(job)
             raise InvalidScanError(f"{job.image_out}: the synthetic image left its label's grid "
                                    f"({difference})")
-    return "written", fraction, notes
+    return "written", fraction, notes, ood
 
 
 def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str,
                manifest: Path, mode: str = "full", gate: QualityGate | None = None,
                progress: bool = True, desc: str = "synthesize", bounded: bool = True,
-               smooth: bool = True, previous: Mapping[str, ManifestRow] | None = None
-               ) -> Outcome:
+               smooth: bool = True, previous: Mapping[str, ManifestRow] | None = None,
+               phase: PhaseCheck = "skip") -> Outcome:
     """Make every job's synthetic case, resuming from ``manifest`` (rows of other cases kept).
 
     Args:
@@ -243,6 +265,7 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
             (:mod:`ctbridge.inference.enhancement`).
         previous: rows to resume from besides those of ``manifest`` (which win), e.g. the
             merged manifest's rows for a part of a split run (:mod:`ctbridge.datasets.build`).
+        phase: the phase check before each translation (:data:`PhaseCheck`).
 
     Returns:
         The rows of ``jobs``; failed cases have ``decision == "failed"`` and a reason.
@@ -257,18 +280,18 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
     outcome = Outcome([])
     for job in progress_bar(jobs, desc=desc, unit="case", enabled=progress, leave=False):
         t0 = time.perf_counter()
-        key, fraction, reason = "", None, ""
+        key, fraction, reason, ood = "", None, "", ""
         try:
             key = job_key(job, model, direction, mode, gate, bounded, smooth)
-            if is_finished(rows.get(job.case), key, job):
+            if is_finished(rows.get(job.case), key, job, phase):
                 outcome.rows.append(rows[job.case])
                 outcome.resumed.add(job.case)
                 continue
             translator = model.translator
             translator.resolve_source(target, source)  # CheckpointError: stop the run
-            decision, fraction, reason = make_case(job, translator, target=target,
-                                                   source=source, mode=mode, gate=gate,
-                                                   bounded=bounded, smooth=smooth)
+            decision, fraction, reason, ood = make_case(
+                job, translator, target=target, source=source, mode=mode, gate=gate,
+                bounded=bounded, smooth=smooth, phase=phase)
         except (OSError, ValueError, RuntimeError, MemoryError, InvalidScanError,
                 DataError) as exc:
             # one bad case (unreadable, mismatched, too small, out of memory) never stops a run
@@ -278,7 +301,8 @@ def synthesize(jobs: Sequence[Job], model: ModelRef, *, target: str, source: str
             case=job.case, source=job.source, source_file=str(job.image), model=model.name,
             model_sha256=model.sha256[:16], direction=direction, mode=mode,
             seconds=time.perf_counter() - t0, qc_rejected=fraction, decision=decision,
-            reason=reason, key=key, date=datetime.now(UTC).isoformat(timespec="seconds"))
+            reason=reason, key=key, date=datetime.now(UTC).isoformat(timespec="seconds"),
+            out_of_distribution=ood)
         rows[job.case] = row
         outcome.rows.append(row)
         write_manifest(manifest, rows.values())

@@ -13,8 +13,9 @@ from rich.table import Table
 
 from ctbridge.data.sources import list_scans
 from ctbridge.device import resolve_device
-from ctbridge.errors import ConfigError, CTBridgeError, InvalidScanError, one_line
+from ctbridge.errors import ConfigError, CTBridgeError, InvalidScanError, PhaseError, one_line
 from ctbridge.inference.parts import check_part, select_part
+from ctbridge.inference.phase_guard import FORCE_HINT
 from ctbridge.inference.translator import Mode, Translator
 from ctbridge.io import is_nifti, read_scan, write_scan
 
@@ -46,8 +47,19 @@ def _postprocess_note(translator: Translator, kwargs: dict[str, object]) -> str:
     return ", physical bounds" + (", enhancement smoothed" if smoothing else "")
 
 
-def translate_one(translator: Translator, src: Path, dst: Path, **kwargs: object) -> list[str]:
+def translate_one(translator: Translator, src: Path, dst: Path, *, force: bool = False,
+                  **kwargs: object) -> list[str]:
+    """Translate the scan ``src`` into ``dst``; returns the translator's warnings.
+
+    Unless ``force``, the scan's phase is checked first (:mod:`ctbridge.inference.phase_guard`):
+    PhaseError when its own evidence says it is not in the source domain.
+    """
     scan = read_scan(src)
+    if not force:
+        check = translator.check_phase(scan, str(kwargs["target"]),
+                                       kwargs.get("source"))  # type: ignore[arg-type]
+        if not check.ok:
+            raise PhaseError(f"{src}: {check.reason()} ({FORCE_HINT})")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = translator.translate_scan(scan, **kwargs)  # type: ignore[arg-type]
@@ -81,10 +93,12 @@ def translate_paths(input: Path, output: Path, *, model: Path, target: str,
                     source: str | None = None, mode: Mode = "full", overlap: float = 0.5,
                     batch: int = 16, samples: int = 0, device: str = "cpu",
                     bounded: bool = True, smooth: bool = True, num_parts: int = 1,
-                    part_id: int = 0) -> Translated:
+                    part_id: int = 0, force: bool = False) -> Translated:
     """Translate ``input`` (scan or folder of scans) into ``output`` (scan or folder);
     ``bounded``: within the physical bounds of :mod:`ctbridge.inference.bounds`; ``smooth``:
     with them, the change into contrast smoothed (:mod:`ctbridge.inference.enhancement`).
+    Each scan's phase is checked first (:mod:`ctbridge.inference.phase_guard`; a scan whose
+    evidence says it is not in the source domain fails) unless ``force``.
 
     A folder goes on past a scan that fails (one line each, then a summary line
     ``translated N, failed M (names)``); ``num_parts``/``part_id`` translate only that part
@@ -99,10 +113,13 @@ def translate_paths(input: Path, output: Path, *, model: Path, target: str,
         raise ConfigError(f"--num-parts splits a folder of scans; {input} is one scan")
     translator = Translator.from_checkpoint(model, device=resolve_device(device))
     translator.resolve_source(target, source)  # fail before any work on a wrong domain
+    if translator.unchecked_note:  # once per run
+        console.print(f"note: {translator.unchecked_note}", markup=False, highlight=False,
+                      soft_wrap=True)
     kwargs = dict(target=target, source=source, mode=mode, overlap=overlap, batch=batch,
                   samples=samples, progress=True, bounded=bounded, smooth=smooth)
     if single:
-        for note in translate_one(translator, input, output, **kwargs):
+        for note in translate_one(translator, input, output, force=force, **kwargs):
             console.print(f"[yellow]warning:[/] {escape(note)}")
         std = f" and its uncertainty map {std_path(output)}" if samples else ""
         console.print(f"wrote {output}{std}", markup=False, highlight=False, soft_wrap=True)
@@ -123,7 +140,7 @@ def translate_paths(input: Path, output: Path, *, model: Path, target: str,
         console.print(f"[{i}/{len(scans)}] {escape(src.name)}", markup=False)
         t0 = time.perf_counter()
         try:
-            notes = translate_one(translator, src, dst, **kwargs)
+            notes = translate_one(translator, src, dst, force=force, **kwargs)
             status = "ok" + (f" ({len(notes)} warning)" if notes else "")
             if samples:
                 status += f", + {std_path(dst).name}"

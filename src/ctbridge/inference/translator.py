@@ -37,9 +37,11 @@ from monai.inferers import sliding_window_inference
 
 from ctbridge.data.body_mask import body_mask
 from ctbridge.data.intensity import IntensityConfig, IntensityScaler
+from ctbridge.data.scan_summary import outside, summarise
 from ctbridge.errors import CheckpointError, InvalidScanError
 from ctbridge.inference.bounds import ContrastBounds
 from ctbridge.inference.enhancement import EnhancementSmoothing
+from ctbridge.inference.phase_guard import PhaseCheck, check_phase
 from ctbridge.io import Scan
 from ctbridge.io.progress import progress_bar
 from ctbridge.models import ModelConfig, TranslationModel, build_model
@@ -65,25 +67,36 @@ class Translator:
         model: the network (eval mode is set here).
         scaler: the HU <-> model-range map used in training.
         patch_size: training patch side (window mode's window); None for whole-slice models.
-        stats: training HU percentiles per domain (for the out-of-distribution warning).
+        stats: training HU percentiles per domain (the out-of-distribution warning of
+            checkpoints without ``training_range``: the body's median HU only).
+        training_range: what the training scans looked like
+            (:func:`ctbridge.data.scan_summary.training_range`); a scan far outside it is
+            warned about, naming the measure. None: a checkpoint from before it was recorded.
         name: shown in the output's series description.
         bounds: the physical bounds translations are held to (None: none).
         smoothing: the smoothing of the change out of ``bounds.non_contrast`` (None: none).
+        non_contrast: the model's non-contrast domain, for the phase check before a
+            translation (:mod:`ctbridge.inference.phase_guard`); a name the model does not
+            have means every domain is a contrast one.
     """
 
     def __init__(self, model: TranslationModel, scaler: IntensityScaler, *,
                  patch_size: int | None = 32, stats: dict | None = None, name: str = "model",
                  device: str | torch.device = "cpu",
                  bounds: ContrastBounds | None = None,
-                 smoothing: EnhancementSmoothing | None = None) -> None:
+                 smoothing: EnhancementSmoothing | None = None,
+                 non_contrast: str | None = "nc",
+                 training_range: dict | None = None) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.scaler = scaler
         self.patch_size = patch_size
         self.stats = stats or {}
+        self.training_range = training_range
         self.name = name
         self.bounds = bounds
         self.smoothing = smoothing
+        self.non_contrast = non_contrast if non_contrast in self.domains else None
         self.checkpoint: str | None = None  # the folder it was loaded from, for provenance
 
     @classmethod
@@ -103,18 +116,24 @@ class Translator:
                                   f"({first})") from None
         model = build_model(model_config)
         ckpt.load_state_into(model, folder)
-        stats_path = folder / "stats.json"
-        stats = {}
+        stats_path = folder / ckpt.STATS_FILE
+        stats, training = {}, None
         if stats_path.is_file():
             import json
 
-            stats = json.loads(stats_path.read_text()).get("domains", {})
+            try:
+                recorded = json.loads(stats_path.read_text())
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise CheckpointError(f"{stats_path}: unreadable ({exc})") from None
+            stats, training = recorded.get("domains", {}), recorded.get("training_data")
         non_contrast = model_config.keep_calcium_from  # the model's non-contrast domain
         has_nc = non_contrast in model_config.domains
         bounds = ContrastBounds(non_contrast if has_nc else None)
         translator = cls(model, intensity.scaler(), patch_size=patch_size, stats=stats,
                          name=model_config.kind, device=device, bounds=bounds,
-                         smoothing=EnhancementSmoothing() if has_nc else None)
+                         smoothing=EnhancementSmoothing() if has_nc else None,
+                         non_contrast=non_contrast if has_nc else None,
+                         training_range=training)
         translator.checkpoint = str(folder)
         return translator
 
@@ -137,8 +156,38 @@ class Translator:
                                   f"other than the target")
         return source
 
+    @property
+    def unchecked_note(self) -> str:
+        """A line for the log when scans cannot be checked against the training data (a
+        checkpoint from before its range was recorded); "" when they can."""
+        if self.training_range is not None:
+            return ""
+        return (f"{self.checkpoint or self.name}: the checkpoint records no range of its "
+                f"training data (spacing, body size, HU; trained before it was kept), so scans "
+                f"are not checked against it")
+
+    def check_phase(self, scan: Scan, target: str, source: str | None = None) -> PhaseCheck:
+        """Whether ``scan``'s own evidence (pixels; DICOM tags and description) allows it to be
+        in the source domain (:mod:`ctbridge.inference.phase_guard`)."""
+        source = self.resolve_source(target, source)
+        return check_phase(scan, source=source, target=target, non_contrast=self.non_contrast)
+
     def check_statistics(self, scan: Scan, body: np.ndarray, source: str) -> list[str]:
-        """Warnings (with numbers) when the input's HU are far from the training data."""
+        """A warning (one line, with numbers) when the input is far outside the training data.
+
+        With the checkpoint's ``training_range``: spacing, body area per slice, the body's
+        median HU and the body part (:func:`ctbridge.data.scan_summary.outside` has the rules).
+        Without it (a checkpoint from before it was recorded): only the body's median HU against
+        the training median (``HU_WARN_SHIFT``), when ``stats`` has the source domain.
+        """
+        name = Path(str(scan.metadata.get("source", "input"))).name or "input"
+        if self.training_range is not None:
+            summary = summarise(scan.array, scan.spacing, body,
+                                str(scan.metadata.get("body_part_examined", "")))
+            found = outside(summary, self.training_range, source)
+            if not found:
+                return []
+            return [f"{name}: far outside the training data: " + "; ".join(found)]
         ref = self.stats.get(source)
         if not ref or not body.any():
             return []

@@ -133,6 +133,11 @@ def _metadata(ds: Dataset, source: Path) -> dict[str, Any]:
         "accession_number": "AccessionNumber", "study_date": "StudyDate",
         "study_time": "StudyTime", "patient_position": "PatientPosition",
         "body_part_examined": "BodyPartExamined", "laterality": "Laterality",
+        # the phase evidence (ctbridge.data.phase_evidence): what translate checks a scan by
+        "protocol_name": "ProtocolName", "contrast_agent": "ContrastBolusAgent",
+        "contrast_route": "ContrastBolusRoute", "contrast_start_time": "ContrastBolusStartTime",
+        "acquisition_time": "AcquisitionTime", "content_time": "ContentTime",
+        "series_time": "SeriesTime",
     }
     meta: dict[str, Any] = {"source": str(source), "format": "dicom"}
     for key, tag in keys.items():

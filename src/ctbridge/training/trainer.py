@@ -24,7 +24,8 @@ from ctbridge.config import save_config
 from ctbridge.data.intensity import IntensityScaler
 from ctbridge.data.patch_sampler import TrainingVolume, UnpairedPatchSampler, load_training_volume
 from ctbridge.data.phase_contrast import HU_EDGES
-from ctbridge.data.sources import domain_scans
+from ctbridge.data.scan_summary import training_range
+from ctbridge.data.sources import domain_scans, is_phantom_folder
 from ctbridge.device import resolve_device, resolve_precision
 from ctbridge.io.progress import progress_bar
 from ctbridge.models import TranslationModel, build_model
@@ -124,8 +125,19 @@ class Trainer:
             seed=cfg.seed, rank=self.ctx.rank, multiple_of=2 ** self.model.downsampling,
         )
         self.stats = {"domains": intensity_stats(self.volumes, self.scaler),
+                      "training_data": self._training_range(),
                       "data_root": str(self.data_root),
                       "scans": {d: [str(p) for p in ps] for d, ps in scans.items()}}
+
+    def _training_range(self) -> dict[str, Any]:
+        """What the training scans look like (spacing, body area, body HU, region), kept in
+        ``stats.json`` so translation can warn about scans far outside it
+        (:mod:`ctbridge.data.scan_summary`). The phantom is an abdomen (liver dome to iliacs)."""
+        region = "abdomen/pelvis" if is_phantom_folder(self.data_root) else ""
+        summaries = {d: [{**v.summary, "region": v.summary["region"] or region}
+                         for v in vols if v.summary is not None]
+                     for d, vols in self.volumes.items()}
+        return training_range(summaries)
 
     def _maybe_resume(self) -> None:
         latest = self.out_dir / "checkpoints" / "latest"
