@@ -308,7 +308,7 @@ class Trainer:
             self.warm_up_discriminators()
         bar = progress_bar(range(self.start_step, end), initial=self.start_step,
                            total=cfg.optim.steps, desc=f"train {cfg.model.kind}",
-                           enabled=self.progress, dynamic_ncols=True)
+                           enabled=self.progress)
         t0 = time.perf_counter()
         first = self.train_step(self.start_step)
         with self._metric_writers(first) as (writer, tb):
