@@ -33,6 +33,8 @@ def main() -> None:
         "translate": ["bench_translate.py", "--device", args.device, "--widths", widths,
                       "--measure-slices", "2" if args.device == "cpu" else "100"],
         "translate-memory": ["bench_translate_memory.py", "--device", args.device],
+        "translate-scan-memory": ["bench_translate_scan_memory.py", "--device", args.device,
+                                  "--widths", widths],
         "preset-step": ["bench_preset_step.py"],
         "evaluate": ["bench_evaluate.py"],
         "cli": ["bench_cli.py"],

@@ -223,9 +223,9 @@ def make_case(job: Job, translator: Translator, *, target: str, source: str, mod
             return "rejected", None, f"{PHASE_REJECTED}{check.reason()} ({FORCE_HINT})", ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = translator.translate_scan(
+        result = translator.translate_scan(  # the scan is read for this case only
             scan, target, source=source, mode=mode,  # type: ignore[arg-type]
-            bounded=bounded, smooth=smooth)
+            bounded=bounded, smooth=smooth, in_place=True)
     ood = "; ".join(result.warnings)  # the translator's check against its training data
     notes = "; ".join(str(w.message) for w in caught if str(w.message) not in result.warnings)
     fraction = None

@@ -62,7 +62,8 @@ def translate_one(translator: Translator, src: Path, dst: Path, *, force: bool =
             raise PhaseError(f"{src}: {check.reason()} ({FORCE_HINT})")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = translator.translate_scan(scan, **kwargs)  # type: ignore[arg-type]
+        # the scan is read for this translation only: its array becomes the output's
+        result = translator.translate_scan(scan, in_place=True, **kwargs)  # type: ignore[arg-type]
     dicom = {} if is_nifti(dst) else {
         "study_instance_uid": scan.metadata.get("study_instance_uid"),
         "frame_of_reference_uid": scan.metadata.get("frame_of_reference_uid"),

@@ -247,10 +247,22 @@ class Translator:
     def translate_scan(self, scan: Scan, target: str, *, source: str | None = None,
                        mode: Mode = "full", overlap: float = 0.5, batch: int = 16,
                        samples: int = 0, progress: bool = False,
-                       bounded: bool = True, smooth: bool = True) -> Translation:
+                       bounded: bool = True, smooth: bool = True,
+                       in_place: bool = False) -> Translation:
         """Translate a whole scan to ``target``; output in HU with the input's geometry,
         within the physical bounds (``self.bounds``) unless ``bounded`` is False, the change
-        into contrast smoothed (``self.smoothing``) unless ``bounded`` or ``smooth`` is False."""
+        into contrast smoothed (``self.smoothing``) unless ``bounded`` or ``smooth`` is False.
+
+        Memory is bounded by the batch, not by the scan's length: the output (and the std map)
+        is allocated once, and each batch of ``batch`` slices goes through the network, the
+        bounds and the smoothing (both per slice) before the next one. Only the body mask (one
+        3D connected component) is computed on the whole volume. With ``samples``, each
+        batch's samples are drawn together (their spread is per voxel). ``in_place``: the
+        translation is written over ``scan.array`` batch by batch (each batch's source slices
+        are used up before they are overwritten), so the scan is held once instead of twice;
+        the caller must not use ``scan.array`` afterwards (``translate`` and ``synthesize``
+        read each scan for this one translation). The voxels are the same either way.
+        """
         scan.validate(str(scan.metadata.get("source", "input scan")))
         if scan.shape[1] < 8 or scan.shape[2] < 8:
             raise InvalidScanError(f"{scan.metadata.get('source', 'input')}: slices of "
@@ -260,34 +272,39 @@ class Translator:
         notes = self.check_statistics(scan, body, source)
         for note in notes:
             warnings.warn(note, stacklevel=2)
-        x = torch.from_numpy(np.asarray(self.scaler.to_model(scan.array), np.float32))[:, None]
-        runs = [False] + [True] * samples
         bounds, smoothing = self.postprocessing(source, bounded=bounded, smooth=smooth)
         source_hu = np.asarray(scan.array, np.float32)  # what the bounds compare with
-        results = []
-        for sample in progress_bar(runs, desc="samples", enabled=progress and samples > 0,
-                                   leave=False):
-            chunks = []
-            step = max(batch, 1)
-            for start in progress_bar(range(0, x.shape[0], step),
-                                      desc=f"{source}->{target} ({mode})", enabled=progress,
-                                      leave=False, unit="batch"):
-                chunks.append(self.translate_slices(x[start:start + step], source, target,
-                                                    mode=mode, overlap=overlap, batch=batch,
-                                                    sample=sample))
-            hu = np.asarray(self.scaler.to_hu(torch.cat(chunks)[:, 0].numpy()), np.float32)
-            if bounds is not None:
-                hu = bounds.apply(source_hu, hu, source=source, target=target)
-                if smoothing is not None:  # then the bounds again: fat stays copied
-                    hu = bounds.apply(source_hu, smoothing.apply(source_hu, hu, scan.spacing),
-                                      source=source, target=target)
-            results.append(np.where(body, hu, scan.array))
+        reuse = in_place and source_hu is scan.array and source_hu.flags.writeable
+        translated = source_hu if reuse else np.empty(scan.shape, np.float32)
+        spread = np.empty(scan.shape, np.float32) if samples else None
+        step = max(batch, 1)
+        for start in progress_bar(range(0, scan.shape[0], step),
+                                  desc=f"{source}->{target} ({mode})", enabled=progress,
+                                  leave=False, unit="batch"):
+            part = slice(start, start + step)
+            src = source_hu[part]
+            x = torch.from_numpy(np.asarray(self.scaler.to_model(src), np.float32))[:, None]
+            runs = []
+            for sample in [False] + [True] * samples:
+                y = self.translate_slices(x, source, target, mode=mode, overlap=overlap,
+                                          batch=batch, sample=sample)
+                hu = np.asarray(self.scaler.to_hu(y[:, 0].numpy()), np.float32)
+                del y
+                if bounds is not None:
+                    hu = bounds.apply(src, hu, source=source, target=target)
+                    if smoothing is not None:  # then the bounds again: fat stays copied
+                        hu = bounds.apply(src, smoothing.apply(src, hu, scan.spacing),
+                                          source=source, target=target)
+                runs.append(np.where(body[part], hu, src))
+            translated[part] = runs[0]
+            if spread is not None:
+                spread[part] = np.std(np.stack(runs[1:]).astype(np.float64), axis=0)
+            del runs, x
         meta = dict(series_description=f"ctbridge {self.name} {source}->{target}"[:64],
                     derived_from=scan.metadata.get("source", ""), phase=target)
-        out = scan.with_array(results[0], **meta)
+        out = scan.with_array(translated, **meta)
         std = None
-        if samples:
-            spread = np.std(np.stack(results[1:]).astype(np.float64), axis=0).astype(np.float32)
+        if spread is not None:
             std = scan.with_array(
                 spread, series_description=f"ctbridge std {source}->{target}"[:64])
         return Translation(out, std, tuple(notes))
