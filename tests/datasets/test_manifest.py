@@ -31,3 +31,17 @@ def test_a_foreign_csv_is_refused(tmp_path):
     path.write_text("case,score\na,1\n")
     with pytest.raises(DataError, match="not a ctbridge manifest"):
         read_manifest(path)
+
+
+def test_a_manifest_from_before_the_out_of_distribution_column_is_read(tmp_path):
+    """Outputs made before the column existed resume: their rows read it as empty."""
+    row = _row("a_synce")
+    row.out_of_distribution = "slice spacing 5 mm (training 3 mm; checked 2 to 4.5 mm)"
+    path = write_manifest(tmp_path / "manifest.csv", [row])
+    header, line = path.read_text().splitlines()
+    assert header.endswith(",date,out_of_distribution")
+    old = tmp_path / "old.csv"  # the same row without the last column
+    old.write_text(header.rsplit(",", 1)[0] + "\n" + line.rsplit(",", 1)[0] + "\n")
+    (back,) = read_manifest(old).values()
+    assert back.out_of_distribution == "" and back.key == row.key and back.date == row.date
+    assert read_manifest(path)["a_synce"] == row
