@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class SegmenterConfig(BaseModel):
@@ -83,7 +83,23 @@ class ExperimentConfig(BaseModel):
         None, ge=1, description="torch CPU threads (null = torch default); 1 avoids spin-waits "
                                 "on a busy small machine")
     progress: bool = Field(True, description="tqdm progress bars")
+    comparisons: list[tuple[str, str]] = Field(
+        default_factory=lambda: [("gmm_unit", "baseline"), ("gmm_unit", "unit")],
+        description="pairs of rows (row, against) whose paired difference is tested: a "
+                    "bootstrap CI over test patients and a Wilcoxon test over folds; a pair "
+                    "with a row that did not run is skipped")
+    bootstrap_resamples: int = Field(
+        2000, ge=100, description="bootstrap resamples of the test patients per comparison "
+                                  "(seeded with seed)")
     segmenter: SegmenterConfig = Field(default_factory=SegmenterConfig)
+
+    @field_validator("comparisons")
+    @classmethod
+    def _distinct_pairs(cls, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for row, against in pairs:
+            if row == against:
+                raise ValueError(f"a row is compared with itself ({row})")
+        return pairs
 
 
 class PlaqueConfig(ExperimentConfig):
@@ -92,11 +108,19 @@ class PlaqueConfig(ExperimentConfig):
     experiment: Literal["plaque"] = "plaque"
     min_component_voxels: int = Field(
         1, ge=1, description="predicted 3D components smaller than this are dropped")
+    size_bins: list[int] = Field(
+        default_factory=lambda: [3, 10],
+        description="upper edges (voxels) of the plaque-size bins of the by-size table: "
+                    "[3, 10] = 1-3, 4-10, >10 voxels")
 
     @model_validator(mode="after")
     def _two_d(self) -> PlaqueConfig:
         if len(self.segmenter.patch) != 2:
             raise ValueError("plaque segmenter.patch must be (y, x)")
+        edges = self.size_bins
+        if any(e < 1 for e in edges) or any(b <= a for a, b in zip(edges[:-1], edges[1:],
+                                                                     strict=True)):
+            raise ValueError("size_bins must be increasing positive voxel counts, e.g. [3, 10]")
         return self
 
 

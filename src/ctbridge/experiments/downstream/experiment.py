@@ -23,6 +23,7 @@ class Experiment(ABC):
         other_domain: the phase that is synthesised (or real, for the oracle).
         spatial_dims: 2 (slice-wise) or 3.
         columns: metrics of the table, per test phase.
+        compared_metrics: metrics of the paired comparisons (``statistics``).
     """
 
     name: str
@@ -30,6 +31,7 @@ class Experiment(ABC):
     other_domain: str
     spatial_dims: int
     columns: tuple[Column, ...]
+    compared_metrics: tuple[str, ...] = ("dice",)
     required_labels: tuple[str, ...] = ()
 
     def __init__(self, config: ExperimentConfig, cohort: Cohort) -> None:
@@ -53,5 +55,14 @@ class Experiment(ABC):
         """Counts of one test scan (summable with ``+``)."""
 
     @abstractmethod
-    def summarise(self, counts: Any) -> dict[str, float]:
+    def counts_from_dict(self, data: dict[str, Any]) -> Any:
+        """The counts of :meth:`score` back from their JSON form (``dataclasses.asdict``)."""
+
+    @abstractmethod
+    def summarise(self, counts: Any) -> dict[str, Any]:
         """Metrics of a fold from its summed counts."""
+
+    @property
+    def size_labels(self) -> tuple[str, ...]:
+        """Lesion-size bins whose scores :meth:`summarise` gives under ``by_size`` (none here)."""
+        return ()

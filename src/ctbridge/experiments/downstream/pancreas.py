@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -121,6 +122,9 @@ class PancreasExperiment(Experiment):
 
     def score(self, pred: np.ndarray, volume: SegVolume, patient: str) -> VoxelCounts:
         return voxel_counts(pred > 0, self._truth[patient])
+
+    def counts_from_dict(self, data: dict[str, Any]) -> VoxelCounts:
+        return VoxelCounts(**data)
 
     def summarise(self, counts: VoxelCounts) -> dict[str, float]:
         return organ_scores(counts, self.voxel_ml)

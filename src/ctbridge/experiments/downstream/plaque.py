@@ -9,7 +9,8 @@ patients, the upper bound that real data (never both phases of one patient) cann
 
 Segmenter: 2D MONAI U-Net, binary (the phantom's ``plaque`` label), full in-plane resolution.
 Scores (``metrics``): per-plaque precision and recall on 3D instances, voxel Dice, pooled over a
-fold's test patients, then mean ± std over folds.
+fold's test patients, then mean ± std over folds; and recall and lesion-wise Dice per plaque-size
+bin (``sizes``).
 
 Example:
     >>> from ctbridge.experiments.downstream.plaque import run_plaque
@@ -22,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,19 +44,28 @@ from ctbridge.experiments.downstream.metrics import (
 from ctbridge.experiments.downstream.results import Column
 from ctbridge.experiments.downstream.runner import run_experiment
 from ctbridge.experiments.downstream.segmenter import SegVolume
+from ctbridge.experiments.downstream.sizes import SizeCounts, bin_labels, size_counts, size_scores
 from ctbridge.inference.translator import Translator
 from ctbridge.io import Scan, read_labelmap
 
 
 @dataclass
 class PlaqueCounts:
-    """Lesion and voxel counts of one or more test scans."""
+    """Lesion, voxel and per-size-bin counts of one or more test scans."""
 
     detection: DetectionCounts = field(default_factory=DetectionCounts)
     voxels: VoxelCounts = field(default_factory=VoxelCounts)
+    sizes: SizeCounts = field(default_factory=SizeCounts)
 
     def __add__(self, other: PlaqueCounts) -> PlaqueCounts:
-        return PlaqueCounts(self.detection + other.detection, self.voxels + other.voxels)
+        return PlaqueCounts(self.detection + other.detection, self.voxels + other.voxels,
+                            self.sizes + other.sizes)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlaqueCounts:
+        """Inverse of ``dataclasses.asdict`` (the per-patient counts of results.json)."""
+        return cls(DetectionCounts(**data["detection"]), VoxelCounts(**data["voxels"]),
+                   SizeCounts(**data.get("sizes", {})))
 
 
 class PlaqueExperiment(Experiment):
@@ -67,6 +78,7 @@ class PlaqueExperiment(Experiment):
     required_labels = ("plaque",)
     columns = (Column("precision", "precision"), Column("recall", "recall"),
                Column("dice", "Dice"))
+    compared_metrics = ("dice", "recall")
 
     def __init__(self, config: PlaqueConfig, cohort: Cohort) -> None:  # type: ignore[override]
         super().__init__(config, cohort)
@@ -112,10 +124,19 @@ class PlaqueExperiment(Experiment):
     def score(self, pred: np.ndarray, volume: SegVolume, patient: str) -> PlaqueCounts:
         mask, instances = self.truth(patient)
         found = remove_small(pred > 0, self.config.min_component_voxels)
-        return PlaqueCounts(detection_counts(found, instances), voxel_counts(found, mask))
+        return PlaqueCounts(detection_counts(found, instances), voxel_counts(found, mask),
+                            size_counts(found, instances, self.config.size_bins))
 
-    def summarise(self, counts: PlaqueCounts) -> dict[str, float]:
-        return plaque_scores(counts.detection, counts.voxels)
+    def counts_from_dict(self, data: dict[str, Any]) -> PlaqueCounts:
+        return PlaqueCounts.from_dict(data)
+
+    def summarise(self, counts: PlaqueCounts) -> dict[str, Any]:
+        return {**plaque_scores(counts.detection, counts.voxels),
+                "by_size": size_scores(counts.sizes, self.size_labels)}
+
+    @property
+    def size_labels(self) -> tuple[str, ...]:
+        return bin_labels(self.config.size_bins)
 
 
 def run_plaque(data: str | Path, out: str | Path, *, config: str | Path | None = None,
