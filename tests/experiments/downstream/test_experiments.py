@@ -65,17 +65,18 @@ def test_plaque_rows_columns_and_synthetic_path(cohort_dir, tmp_path):
 
 
 def test_cached_translations_are_reused(cohort_dir, tmp_path):
-    out = tmp_path / "run"
+    """A second run (another output folder, so nothing is resumed) sharing the cache."""
     cache = tmp_path / "cache"
     args = [*TINY, "segmenter.patch=[16, 16]", f"cache_dir={cache}", "oracle=false",
             "segmenter.steps=1"]
-    run_plaque(cohort_dir, out, overrides=args, translators={"unit": _fake_translator()})
+    run_plaque(cohort_dir, tmp_path / "run", overrides=args,
+               translators={"unit": _fake_translator()})
     first = {p.name: p.stat().st_mtime_ns for p in (cache / "unit/nc2ce").glob("*.nii.gz")}
     again = _fake_translator()
-    run_plaque(cohort_dir, out, overrides=args, translators={"unit": again})
+    run_plaque(cohort_dir, tmp_path / "run2", overrides=args, translators={"unit": again})
     assert again.model.calls == 0
     assert {p.name: p.stat().st_mtime_ns for p in (cache / "unit/nc2ce").glob("*.nii.gz")} == first
-    rows = json.loads((out / "results.json").read_text())["rows"]
+    rows = json.loads((tmp_path / "run2" / "results.json").read_text())["rows"]
     assert rows[-1]["status"] == "skipped" and "oracle" in rows[-1]["reason"]
 
 

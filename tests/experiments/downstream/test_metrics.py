@@ -121,3 +121,27 @@ def test_results_json_is_strict_and_table_marks_undefined(tmp_path):
     assert "| NC only | n/a | 0.500 ± 0.000 | n/a | 0.500 ± 0.000 |" in text
     assert "| NC + UNIT *(not run)* | – | – | – | – |" in text
     assert "- NC + UNIT: not run (no translator)" in text
+    assert "## Paired comparisons\n\nWritten when every fold has run." in text
+    assert "By plaque size" not in text  # an experiment without size bins
+    lines = (tmp_path / "results.csv").read_text().splitlines()
+    assert lines[1:3] == ["baseline,,nc,precision,,", "baseline,,nc,recall,,0.5"]
+    assert len(lines) == 1 + 2 * 2 * 2  # folds x domains x metrics of the row that ran
+
+
+def test_by_size_table_mean_std_over_folds(tmp_path):
+    from ctbridge.experiments.downstream.results import Column, RowResult, size_table
+
+    def fold(recall_small, dice_small):
+        bins = {"1-3": {"plaques": 4, "detected": 2, "recall": recall_small, "dice": dice_small},
+                ">3": {"plaques": 0, "detected": 0, "recall": None, "dice": None}}
+        return {"fold": 0, "test": {d: {"dice": 0.5, "by_size": bins} for d in ("nc", "ce")}}
+
+    row = RowResult("baseline", "NC only", folds=[fold(0.25, 0.2), fold(0.75, 0.4)])
+    lines = size_table([row], ("1-3", ">3"), folds=2)
+    assert lines[0] == ("| Training data | NC recall 1-3 | NC Dice 1-3 | NC recall >3 | NC Dice >3 "
+                        "| CE recall 1-3 | CE Dice 1-3 | CE recall >3 | CE Dice >3 |")
+    assert lines[2] == ("| NC only | 0.500 ± 0.354 | 0.300 ± 0.141 | n/a | n/a | 0.500 ± 0.354 "
+                        "| 0.300 ± 0.141 | n/a | n/a |")
+    assert lines[-1] == "Plaques per bin (all test patients): 1-3 voxels: 8, >3 voxels: 0."
+    summary = row.to_dict([Column("dice", "Dice")], ("1-3", ">3"))["summary_by_size"]
+    assert summary["ce"]["1-3"]["recall"]["mean"] == 0.5 and summary["ce"]["1-3"]["plaques"] == 8

@@ -7,9 +7,11 @@
 
 Shared parts: ``config`` (typed configs), ``cohort`` (phantom cohort, patient-disjoint folds),
 ``synthetic`` (translating a cohort once, cached), ``metrics`` (per-lesion and voxel scores),
-``results`` (results.json and the Markdown table), ``planning`` (the rows), ``experiment``
-(what an experiment defines), ``store`` (volumes, quality control), ``runner`` (the row x fold
-loop), ``segmenter`` (the MONAI U-Net trained and applied in every row). Submodules are
+``sizes`` (plaque scores by plaque size), ``results`` (results.json/.csv and the Markdown
+tables), ``statistics`` (paired comparisons: bootstrap over patients, Wilcoxon over folds),
+``figure`` (results.png), ``planning`` (the rows), ``experiment`` (what an experiment defines),
+``store`` (volumes, quality control), ``resume`` (reusing finished folds), ``runner`` (the row x
+fold loop), ``segmenter`` (the MONAI U-Net trained and applied in every row). Submodules are
 imported on use so that importing the package stays cheap.
 """
 

@@ -8,7 +8,8 @@ fold's predictions are scored; :func:`run_experiment` does the rest::
         for each fold (patient-disjoint):
             train a U-Net on the fold's training patients (real labelled phase [+ extra phase])
             predict the held-out patients' real NC and real CE scans, score them
-    results.json + results.md (+ config.yaml)
+            rewrite results.json/.csv/.md (a rerun resumes from there)
+    paired comparisons (``statistics``), results.png (+ config.yaml)
 
 Every row of a fold uses the same seed (same initial weights and sampling stream) and the same
 number of steps, so rows differ by their training data only. The labels of a synthetic scan are
@@ -16,13 +17,17 @@ its source scan's: translation keeps the geometry.
 
 The pieces live in sibling modules: ``cohort`` (loading, folds), ``planning`` (the rows),
 ``experiment`` (what an experiment defines), ``store`` (volumes, quality control),
-``synthetic`` (translated cohorts) and ``results`` (the table writer).
+``synthetic`` (translated cohorts), ``resume`` (reusing finished folds), ``results`` (the
+tables), ``statistics`` (paired comparisons) and ``figure`` (results.png).
 """
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Mapping
+from dataclasses import asdict
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +39,12 @@ from ctbridge.errors import CheckpointError
 from ctbridge.experiments.downstream.cohort import Cohort, Fold, kfold, load_cohort
 from ctbridge.experiments.downstream.config import ExperimentConfig
 from ctbridge.experiments.downstream.experiment import Experiment
+from ctbridge.experiments.downstream.figure import plot_results
 from ctbridge.experiments.downstream.planning import RowPlan, plan_rows
-from ctbridge.experiments.downstream.results import RowResult, write_results
+from ctbridge.experiments.downstream.results import TEST_DOMAINS, RowResult, write_results
+from ctbridge.experiments.downstream.resume import load_previous, run_identity
 from ctbridge.experiments.downstream.segmenter import SegVolume, predict_volume, train_segmenter
+from ctbridge.experiments.downstream.statistics import Comparisons, compare_rows
 from ctbridge.experiments.downstream.store import VolumeStore
 from ctbridge.experiments.downstream.synthetic import translate_cohort
 from ctbridge.inference.translator import Translator
@@ -58,7 +66,9 @@ def train_volumes(store: VolumeStore, exp: Experiment, row: RowPlan, fold: Fold,
 def run_fold(exp: Experiment, store: VolumeStore, row: RowPlan, fold: Fold,
               synthetic: Mapping[str, Path], device: torch.device) -> dict[str, Any]:
     """Train one segmenter for ``row`` on ``fold.train``; score it on ``fold.test``'s real NC
-    and CE scans. Also used alone (one validation fold) by `ctbridge select-k`."""
+    and CE scans: the pooled scores (``test``) and each patient's counts (``patient_counts``,
+    for the bootstrap of ``statistics``). Also used alone (one validation fold) by
+    `ctbridge select-k`."""
     cfg = exp.config
     t0 = time.perf_counter()
     model = train_segmenter(train_volumes(store, exp, row, fold, synthetic), cfg.segmenter,
@@ -66,19 +76,21 @@ def run_fold(exp: Experiment, store: VolumeStore, row: RowPlan, fold: Fold,
                             device=device, progress=cfg.progress,
                             desc=f"{exp.name} {row.key} fold {fold.index}")
     t_train = time.perf_counter() - t0
-    test: dict[str, dict[str, float]] = {}
-    for domain in ("nc", "ce"):
-        total = None
+    test: dict[str, dict[str, Any]] = {}
+    per_patient: dict[str, dict[str, Any]] = {}
+    for domain in TEST_DOMAINS:
+        counts = {}
         for patient in fold.test:
             vol = store.real(domain, patient)
             pred = predict_volume(model, vol.image, cfg.segmenter,
                                   spatial_dims=exp.spatial_dims, device=device)
-            counts = exp.score(pred, vol, patient)
-            total = counts if total is None else total + counts
-        test[domain] = exp.summarise(total)
+            counts[patient] = exp.score(pred, vol, patient)
+        test[domain] = exp.summarise(reduce(operator.add, counts.values()))
+        per_patient[domain] = {patient: asdict(c) for patient, c in counts.items()}
     return {"fold": fold.index, "train": list(fold.train), "test_patients": list(fold.test),
             "train_seconds": round(t_train, 1),
-            "seconds": round(time.perf_counter() - t0, 1), "test": test}
+            "seconds": round(time.perf_counter() - t0, 1), "test": test,
+            "patient_counts": per_patient}
 
 
 def _given_translators(config: ExperimentConfig,
@@ -125,19 +137,23 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
                    = None) -> Path:
     """Run every row of ``experiment`` over the folds; write results; returns results.md.
 
+    Resumes: a (row, fold) already in ``out/results.json`` from a run of the same config is
+    reused, not trained again (:mod:`~ctbridge.experiments.downstream.resume`); the results
+    are rewritten after every fold.
+
     Args:
         experiment: :class:`~ctbridge.experiments.downstream.plaque.PlaqueExperiment` or the
             pancreas one.
         config: validated config; its ``translators`` are merged with ``translators``.
         data: phantom folder (``dataset.json``, phase folders, labels, plaques).
-        out: output folder (created): results.json, results.md, config.yaml, synthetic/.
+        out: output folder (created): results.json/.csv/.md/.png, config.yaml, synthetic/.
         translators: name -> run folder or ready :class:`Translator` (overrides the config).
 
     Raises:
-        DataError: a data folder that does not fit; CheckpointError: a bad translator.
+        DataError: a data folder that does not fit; CheckpointError: a bad translator;
+        ConfigError: ``out`` holds results of a different config.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
@@ -145,53 +161,70 @@ def run_experiment(experiment: type[Experiment], config: ExperimentConfig, data:
                          required_labels=experiment.required_labels)
     folds = kfold(cohort.names, config.folds, config.seed)
     exp = experiment(config, cohort)
+    given = _given_translators(config, translators)
+    identity = run_identity(config, cohort, given)
+    previous = load_previous(out, identity)
+    out.mkdir(parents=True, exist_ok=True)
     save_config(config, out / "config.yaml")
     cache_dir = Path(config.cache_dir) if config.cache_dir else out / "synthetic"
     meta: dict[str, Any] = {
         "experiment": exp.name, "data": str(Path(data)), "patients": cohort.names,
         "folds": [{"index": f.index, "train": list(f.train), "test": list(f.test)}
                   for f in folds],
-        "device": str(device), "config": config.model_dump(mode="json")}
+        "device": str(device), "config": config.model_dump(mode="json"), "identity": identity}
     qc, qc_meta = _load_qc(config, exp, cohort, data, device)
     if qc_meta is not None:
         meta["qc"] = qc_meta
     store = VolumeStore(exp, qc)
     results: list[RowResult] = []
     t_start = time.perf_counter()
-    rows = plan_rows(exp.train_domain, exp.other_domain, _given_translators(config, translators),
-                     config.oracle)
+    rows = plan_rows(exp.train_domain, exp.other_domain, given, config.oracle)
+    todo = {row.key: [f for f in folds if (row.key, f.index) not in previous.folds]
+            for row in rows if not row.skip_reason}
+    meta["resumed_folds"] = sum(len(folds) - len(t) for t in todo.values())
     # translate first: a broken checkpoint fails in seconds, not after hours of segmenters
     synthetic: dict[str, Mapping[str, Path]] = {
         row.key: translate_cohort(
             row.translator, row.key, cohort, cohort.names, source=exp.train_domain,
             target=exp.other_domain, cache_dir=cache_dir, mode=config.translate_mode,
             device=device, progress=config.progress, bounded=config.bounds)
-        for row in rows if row.translator is not None and not row.skip_reason}
+        for row in rows if row.translator is not None and todo.get(row.key)}
     meta["translate_seconds"] = round(time.perf_counter() - t_start, 1)
 
-    def write(caption: str, complete: bool) -> Path:
+    def write(caption: str, comparisons: Comparisons | None = None) -> Path:
         return write_results(out, title=exp.title, caption=caption, rows=results,
-                             columns=exp.columns, folds=len(folds),
+                             columns=exp.columns, folds=len(folds), size_labels=exp.size_labels,
+                             comparisons=comparisons,
                              meta={**meta, "seconds": round(time.perf_counter() - t_start, 1),
-                                   "complete": complete})[1]
+                                   "complete": comparisons is not None})[1]
 
-    for row in progress_bar(rows, desc=f"{exp.name} rows", enabled=config.progress, unit="row"):
+    for row in rows:
         result = RowResult(row.key, row.label)
         results.append(result)
         if row.skip_reason:
             result.status, result.reason = "skipped", row.skip_reason
             continue
-        t0 = time.perf_counter()
         if row.translator is not None:
             result.translator = (row.translator.name if isinstance(row.translator, Translator)
                                  else str(row.translator))
-        for fold in folds:
+        bar = progress_bar(folds, desc=f"{exp.name} {row.key}", enabled=config.progress,
+                           unit="fold")
+        for fold in bar:
+            done = previous.folds.get((row.key, fold.index))
+            if done is not None:  # resumed
+                result.folds.append(done)
+                continue
             result.folds.append(run_fold(exp, store, row, fold, synthetic.get(row.key, {}),
                                          device))
-        store.drop(f"syn:{row.key}")
-        if f"syn:{row.key}" in store.qc_counts:
-            meta["qc"][row.key] = store.qc_counts[f"syn:{row.key}"]
-        result.seconds = time.perf_counter() - t0
-        write(exp.caption, complete=False)
+            write(exp.caption)
+        tag = f"syn:{row.key}"
+        store.drop(tag)
+        if "qc" in meta and (tag in store.qc_counts or row.key in previous.qc):
+            meta["qc"][row.key] = store.qc_counts.get(tag, previous.qc.get(row.key))
     caption = _qc_caption(exp.caption, meta["qc"], config, exp) if "qc" in meta else exp.caption
-    return write(caption, complete=True)
+    comparisons = compare_rows(exp, results, config.comparisons,
+                               resamples=config.bootstrap_resamples, seed=config.seed,
+                               folds=len(folds))
+    md = write(caption, comparisons)
+    plot_results(results, out / "results.png", title=exp.title)
+    return md
