@@ -7,15 +7,18 @@ Registered by ``ctbridge.cli.app`` as::
     ctbridge experiment plaque --data PHANTOM --out DIR \\
         [--translator gmm_unit=RUN_DIR --translator unit=RUN_DIR ...] \\
         [--config configs/experiment_plaque.yaml] [--preset cpu-small] [--set folds=3] \\
-        [--device cpu]
+        [--device cpu] [--quick]
 
 Translators are not trained here: give the run folders of ``ctbridge train``; rows without one
-are listed in the table as not run. Outputs: ``DIR/results.json``, ``DIR/results.md``,
-``DIR/config.yaml`` and the cached synthetic scans in ``DIR/synthetic/``.
+are listed in the table as not run. Outputs: ``DIR/results.json``, ``results.csv``,
+``results.md`` (the table, by plaque size, paired comparisons), ``results.png``,
+``DIR/config.yaml`` and the cached synthetic scans in ``DIR/synthetic/``. The same command
+into the same DIR resumes: folds already in results.json are not trained again.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -65,6 +68,10 @@ def experiment_command(
     device: PresetDevice = None,
     qc: Annotated[Path | None, typer.Option(
         help="QC folder (ctbridge qc train): drop the synthetic slices it rejects.")] = None,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Apply the config's quick preset after --preset (2 folds, the smallest "
+                        "U-Net, 3 steps, CPU): checks that every step runs; the numbers mean "
+                        "nothing.")] = False,
 ) -> None:
     """Run a downstream segmentation experiment (the paper's Tables 1 and 2) on a phantom."""
     if name not in EXPERIMENTS:
@@ -74,6 +81,8 @@ def experiment_command(
         overrides.append(f"qc={qc}")
     if device:
         overrides.append(f"device={device}")
+    if quick:
+        preset = f"{preset},quick" if preset else "quick"
     chosen = parse_translators(translators)
     path = config if config is not None else f"experiment_{name}"
     if name == "plaque":
@@ -83,4 +92,9 @@ def experiment_command(
     md = run(data, new_folder(out), config=path, preset=preset, overrides=overrides,
              translators=chosen)
     typer.echo(md.read_text())
-    typer.echo(f"wrote {md} and {md.with_name('results.json')}")
+    results = md.with_name("results.json")
+    resumed = json.loads(results.read_text()).get("resumed_folds", 0)
+    if resumed:
+        typer.echo(f"resumed: {resumed} finished (row, fold) results reused from {results}")
+    typer.echo(f"wrote {md}, {results}, {md.with_name('results.csv')} and "
+               f"{md.with_name('results.png')}")

@@ -104,12 +104,16 @@ def test_grid_shape_follows_spacing():
 
 
 @pytest.mark.parametrize("cls, name", [(PlaqueConfig, "plaque"), (PancreasConfig, "pancreas")])
-@pytest.mark.parametrize("preset", ["cpu-small", "full", None])
+@pytest.mark.parametrize("preset", ["cpu-small", "full", "quick", "cpu-small,quick", None])
 def test_shipped_configs_and_presets_validate(cls, name, preset):
     cfg = load_config(cls, f"experiment_{name}", preset=preset)
     assert cfg.experiment == name
-    if preset == "cpu-small":
+    if preset in ("cpu-small", "quick", "cpu-small,quick"):
         assert cfg.device == "cpu" and cfg.folds == 2 and cfg.threads == 1
+    if preset and "quick" in preset:
+        assert (cfg.segmenter.channels, cfg.segmenter.steps) == ([4, 8], 3)
+    if preset == "cpu-small,quick":  # quick changes only what it names
+        assert cfg.segmenter.lr == 0.002
 
 
 def test_qc_drops_rejected_synthetic_slices_only(cohort_dir, tmp_path):
