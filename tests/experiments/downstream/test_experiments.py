@@ -139,19 +139,3 @@ def test_qc_drops_rejected_synthetic_slices_only(cohort_dir, tmp_path):
     drop = VolumeStore(PancreasExperiment(cfg, cohort), RejectSlices([0, 1, 2]))
     assert drop.get("syn:unit", name, path) is None
     assert drop.qc_counts["syn:unit"]["rejected_volumes"] == 1
-
-
-def test_plaque_volumes_mark_the_vessels_as_hard_only_when_sampled(cohort_dir):
-    from tests.experiments.downstream.cohort import LABELS
-
-    cohort = load_cohort(cohort_dir, ce_phase="arterial", required_labels=("plaque",))
-    patient = cohort.names[0]
-    scan = read_scan(cohort.scan_path("ce", patient))
-    plain = PlaqueExperiment(load_config(PlaqueConfig, "experiment_plaque", overrides=TINY),
-                             cohort)
-    assert plain.volume(scan, patient).hard is None
-    cfg = load_config(PlaqueConfig, "experiment_plaque",
-                      overrides=[*TINY, "segmenter.hard_fraction=0.5"])
-    vol = PlaqueExperiment(cfg, cohort).volume(scan, patient)
-    labels = np.asarray(read_scan(cohort.labels_path(patient)).array)
-    assert vol.hard is not None and np.array_equal(vol.hard, labels == LABELS["aorta"])

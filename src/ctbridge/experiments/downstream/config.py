@@ -38,15 +38,6 @@ class SegmenterConfig(BaseModel):
     fg_fraction: float = Field(
         0.5, ge=0, le=1, description="P(patch centred on a foreground voxel); the rest are "
                                      "centred uniformly inside the body's bounding box")
-    context_slices: int = Field(
-        0, ge=0, description="2D segmenters: neighbouring slices on each side given as extra "
-                             "input channels (2.5D); a plaque's extent along z tells it from "
-                             "noise")
-    hard_fraction: float = Field(
-        0.0, ge=0, le=1, description="of the patches not centred on foreground, the share "
-                                     "centred on the experiment's look-alike region (plaques: "
-                                     "the aorta, iliacs and vessel wall, whose iodine is "
-                                     "bright in CE)")
     overlap: float = Field(0.5, ge=0, lt=1, description="sliding-window overlap at inference")
     sw_batch_size: int = Field(16, ge=1, description="windows per forward pass at inference")
 

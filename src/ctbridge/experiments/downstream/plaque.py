@@ -68,9 +68,6 @@ class PlaqueCounts:
                    SizeCounts(**data.get("sizes", {})))
 
 
-VESSEL_LABELS = ("aorta", "iliac", "vessel_wall")
-
-
 class PlaqueExperiment(Experiment):
     """2D binary plaque segmentation; rows train on NC (+ CE), tests on NC and CE."""
 
@@ -117,24 +114,12 @@ class PlaqueExperiment(Experiment):
             self._truth[patient] = (mask, instances)
         return self._truth[patient]
 
-    def vessels(self, patient: str) -> np.ndarray | None:
-        """Where a CE scan's iodine is (aorta, iliacs, their wall): the plaques' look-alikes.
-        None when the segmenter does not sample there (``hard_fraction`` 0) or no label names
-        them."""
-        if not self.config.segmenter.hard_fraction:
-            return None
-        ids = [i for n in VESSEL_LABELS if (i := self.cohort.label_ids.get(n)) is not None]
-        if not ids:
-            return None
-        return np.isin(read_labelmap(self.cohort.labels_path(patient)), ids)
-
     def volume(self, scan: Scan, patient: str) -> SegVolume:
         mask, _ = self.truth(patient)
         if scan.shape != mask.shape:
             raise DataError(f"{scan.metadata.get('source', patient)}: shape {scan.shape} differs "
                             f"from its label map's {mask.shape}")
-        return SegVolume.from_hu(scan.array, mask.astype(np.uint8), patient,
-                                 hard=self.vessels(patient))
+        return SegVolume.from_hu(scan.array, mask.astype(np.uint8), patient)
 
     def score(self, pred: np.ndarray, volume: SegVolume, patient: str) -> PlaqueCounts:
         mask, instances = self.truth(patient)

@@ -49,50 +49,32 @@ class SegVolume:
         target: uint8 class ids (0 = background).
         name: for messages (patient and phase).
         box: ``(lo, hi)`` index bounds ``(z, y, x)`` of the body, where background patches go.
-        hard: where the look-alikes of the target are (``(z, y, x)`` bool, or None): the
-            vessels for plaques, whose bright iodine in a CE scan is what a plaque segmenter
-            must learn not to call calcium. ``hard_fraction`` of the patches are centred there.
     """
 
     image: np.ndarray
     target: np.ndarray
     name: str = ""
     box: tuple[tuple[int, ...], tuple[int, ...]] | None = None
-    hard: np.ndarray | None = None
 
     @classmethod
-    def from_hu(cls, hu: np.ndarray, target: np.ndarray, name: str = "",
-                hard: np.ndarray | None = None) -> SegVolume:
+    def from_hu(cls, hu: np.ndarray, target: np.ndarray, name: str = "") -> SegVolume:
         """Scale HU to model range and find the body's bounding box (> -500 HU)."""
-        if hu.shape != target.shape or (hard is not None and hard.shape != hu.shape):
-            raise ValueError(f"{name}: image {hu.shape}, target {target.shape} and hard-region "
-                             f"{None if hard is None else hard.shape} shapes differ")
+        if hu.shape != target.shape:
+            raise ValueError(f"{name}: image {hu.shape} and target {target.shape} differ")
         image = np.asarray(SCALER.to_model(np.asarray(hu, np.float32)), np.float32)
         inside = np.argwhere(hu > BODY_HU)
         box = None
         if inside.size:
             box = (tuple(int(v) for v in inside.min(0)), tuple(int(v) for v in inside.max(0)))
-        return cls(image, np.asarray(target, np.uint8), name, box,
-                   None if hard is None else np.asarray(hard, bool))
-
-    def keep_slices(self, keep: np.ndarray) -> SegVolume:
-        """The volume without the slices where ``keep`` (``(z,)`` bool) is False."""
-        image = self.image[keep]
-        body = np.argwhere(image > SCALER.to_model(np.float32(BODY_HU)))
-        box = None if body.size == 0 else (tuple(int(v) for v in body.min(0)),
-                                           tuple(int(v) for v in body.max(0)))
-        return SegVolume(image, self.target[keep], self.name, box,
-                         None if self.hard is None else self.hard[keep])
+        return cls(image, np.asarray(target, np.uint8), name, box)
 
 
 def build_unet(config: SegmenterConfig, spatial_dims: int, num_classes: int = 2) -> UNet:
-    """The MONAI U-Net of ``config`` with ``num_classes`` outputs; its input channels are one
-    slice (3D), or a slice and its ``context_slices`` neighbours on each side (2D)."""
+    """The MONAI U-Net of ``config`` with one input channel and ``num_classes`` outputs."""
     if len(config.strides) != len(config.channels) - 1:
         raise ValueError(f"segmenter: {len(config.channels)} channels need "
                          f"{len(config.channels) - 1} strides, got {config.strides}")
-    in_channels = input_slices(config, spatial_dims) if spatial_dims == 2 else 1
-    return UNet(spatial_dims=spatial_dims, in_channels=in_channels, out_channels=num_classes,
+    return UNet(spatial_dims=spatial_dims, in_channels=1, out_channels=num_classes,
                 channels=tuple(config.channels),
                 strides=tuple(tuple(s) if isinstance(s, list) else s for s in config.strides),
                 num_res_units=config.num_res_units, norm=config.norm, dropout=config.dropout)
@@ -117,30 +99,12 @@ def init_background_prior(model: nn.Module, num_classes: int, prior: float = 0.0
         convs[-1].bias.copy_(torch.tensor([0.0] + [logit] * (num_classes - 1)))
 
 
-def input_slices(config: SegmenterConfig, spatial_dims: int) -> int:
-    """Slices a 2D segmenter sees at once: its own and ``context_slices`` on each side."""
-    return 1 + 2 * config.context_slices if spatial_dims == 2 else 1
-
-
 def patch_shape(config: SegmenterConfig, spatial_dims: int) -> tuple[int, int, int]:
-    """The training patch as ``(z, y, x)``; 2D patches are as deep as the slices a 2D
-    segmenter sees (its input channels), scored on the middle one."""
+    """The training patch as ``(z, y, x)``; 2D patches are one slice deep."""
     patch = tuple(int(p) for p in config.patch)
     if len(patch) != spatial_dims:
         raise ValueError(f"segmenter.patch {list(patch)} does not have {spatial_dims} sides")
-    if spatial_dims == 2:
-        return (input_slices(config, 2), *patch)  # type: ignore[return-value]
-    return patch  # type: ignore[return-value]
-
-
-def slice_stacks(image: torch.Tensor, context: int) -> torch.Tensor:
-    """``(z, y, x)`` -> ``(z, 1 + 2 * context, y, x)``: each slice with its neighbours as
-    channels, the volume's end slices repeated past its ends (as a 3D network would pad)."""
-    if context == 0:
-        return image[:, None]
-    padded = torch.cat([image[:1].expand(context, -1, -1), image,
-                        image[-1:].expand(context, -1, -1)])
-    return padded.unfold(0, 2 * context + 1, 1).permute(0, 3, 1, 2)
+    return (1, *patch) if spatial_dims == 2 else patch  # type: ignore[return-value]
 
 
 class PatchSampler:
@@ -148,44 +112,31 @@ class PatchSampler:
 
     Each patch picks a volume uniformly, so with NC + synthetic CE every phase gets half the
     patches. Volumes smaller than the patch are edge-padded (as the inference window pads).
-    A patch is centred on a foreground voxel with probability ``fg_fraction``, else on a
-    voxel of the volume's hard region with probability ``hard_fraction``, else anywhere in
-    the body's bounding box.
     """
 
     def __init__(self, volumes: Sequence[SegVolume], patch: tuple[int, int, int],
-                 fg_fraction: float, rng: np.random.Generator, hard_fraction: float = 0.0
-                 ) -> None:
+                 fg_fraction: float, rng: np.random.Generator) -> None:
         if not volumes:
             raise ValueError("no training volumes")
         self.patch = patch
         self.fg_fraction = fg_fraction
-        self.hard_fraction = hard_fraction
         self.rng = rng
         self.volumes = [self._pad(v) for v in volumes]
         self.foreground = [np.argwhere(v.target > 0) for v in self.volumes]
-        self.hard = [np.argwhere(v.hard) if v.hard is not None and hard_fraction > 0
-                     else np.empty((0, 3), int) for v in self.volumes]
 
     def _pad(self, v: SegVolume) -> SegVolume:
         need = [(0, max(0, p - s)) for p, s in zip(self.patch, v.image.shape, strict=True)]
         if not any(b for _, b in need):
             return v
         return SegVolume(np.pad(v.image, need, mode="edge"), np.pad(v.target, need, mode="edge"),
-                         v.name, v.box, None if v.hard is None else np.pad(v.hard, need))
-
-    def _near(self, voxels: np.ndarray) -> np.ndarray:
-        """One of ``voxels``, moved by up to a quarter patch (the target is not always central)."""
-        jitter = self.rng.integers(-(np.array(self.patch) // 4), np.array(self.patch) // 4 + 1)
-        return voxels[self.rng.integers(len(voxels))] + jitter
+                         v.name, v.box)
 
     def _centre(self, i: int) -> np.ndarray:
-        v, fg, hard = self.volumes[i], self.foreground[i], self.hard[i]
-        draw = self.rng.random()
-        if len(fg) and draw < self.fg_fraction:
-            return self._near(fg)
-        if len(hard) and draw < self.fg_fraction + (1 - self.fg_fraction) * self.hard_fraction:
-            return self._near(hard)
+        v, fg = self.volumes[i], self.foreground[i]
+        if len(fg) and self.rng.random() < self.fg_fraction:
+            jitter = self.rng.integers(-(np.array(self.patch) // 4),
+                                       np.array(self.patch) // 4 + 1)
+            return fg[self.rng.integers(len(fg))] + jitter
         lo, hi = v.box if v.box is not None else ((0, 0, 0), tuple(s - 1 for s in v.image.shape))
         return np.array([self.rng.integers(a, b + 1) for a, b in zip(lo, hi, strict=True)])
 
@@ -226,7 +177,7 @@ def train_segmenter(volumes: Sequence[SegVolume], config: SegmenterConfig, *,
     init_background_prior(model, num_classes)
     model = model.to(device)
     sampler = PatchSampler(volumes, patch_shape(config, spatial_dims), config.fg_fraction,
-                           np.random.default_rng(seed), hard_fraction=config.hard_fraction)
+                           np.random.default_rng(seed))
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, include_background=False, batch=True)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -235,8 +186,8 @@ def train_segmenter(volumes: Sequence[SegVolume], config: SegmenterConfig, *,
     bar = progress_bar(range(config.steps), desc=desc, enabled=progress, leave=False, unit="step")
     for step in bar:
         x, y = sampler.sample(config.batch_size)
-        if spatial_dims == 2:  # slices as channels, the middle one's target
-            x, y = x[:, 0], y[:, :, config.context_slices]
+        if spatial_dims == 2:
+            x, y = x[:, :, 0], y[:, :, 0]
         x, y = x.to(device), y.to(device)
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
@@ -254,9 +205,8 @@ def predict_volume(model: nn.Module, image: np.ndarray, config: SegmenterConfig,
                    slices_per_batch: int = 16) -> np.ndarray:
     """Class ids ``(z, y, x)`` uint8 of a model-range ``(z, y, x)`` volume, by sliding windows.
 
-    2D models see the slices as a batch (each with its ``context_slices`` neighbours as
-    channels); windows are the training patch, blended with a Gaussian, and images smaller
-    than a window are edge-padded.
+    2D models see the slices as a batch; windows are the training patch, blended with a
+    Gaussian, and images smaller than a window are edge-padded.
     """
     model.eval()
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -266,9 +216,8 @@ def predict_volume(model: nn.Module, image: np.ndarray, config: SegmenterConfig,
                   padding_mode="replicate", sw_device=device, device="cpu")
     if spatial_dims == 2:
         out = []
-        stacks = slice_stacks(x, config.context_slices)
         for start in range(0, x.shape[0], slices_per_batch):
-            chunk = stacks[start:start + slices_per_batch]  # (n, slices, y, x)
+            chunk = x[start:start + slices_per_batch, None]  # (n, 1, y, x)
             out.append(sliding_window_inference(chunk, **kwargs).argmax(1))
         labels = torch.cat(out)
     elif spatial_dims == 3:

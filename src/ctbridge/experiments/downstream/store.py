@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ctbridge.experiments.downstream.experiment import Experiment
-from ctbridge.experiments.downstream.segmenter import SegVolume
+from ctbridge.experiments.downstream.segmenter import BODY_HU, SCALER, SegVolume
 from ctbridge.io import read_scan
 
 
@@ -54,7 +54,13 @@ class VolumeStore:
         if not keep.any():
             counts["rejected_volumes"] += 1
             return None
-        return volume if keep.all() else volume.keep_slices(keep)
+        if keep.all():
+            return volume
+        scaled = volume.image[keep]
+        body = np.argwhere(scaled > SCALER.to_model(np.float32(BODY_HU)))
+        box = None if body.size == 0 else (tuple(int(v) for v in body.min(0)),
+                                           tuple(int(v) for v in body.max(0)))
+        return SegVolume(scaled, volume.target[keep], volume.name, box)
 
     def real(self, domain: str, patient: str) -> SegVolume:
         """A real scan's volume (never filtered by QC)."""
