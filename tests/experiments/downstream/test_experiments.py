@@ -104,7 +104,8 @@ def test_grid_shape_follows_spacing():
 
 
 @pytest.mark.parametrize("cls, name", [(PlaqueConfig, "plaque"), (PancreasConfig, "pancreas")])
-@pytest.mark.parametrize("preset", ["cpu-small", "full", "quick", "cpu-small,quick", None])
+@pytest.mark.parametrize("preset", ["cpu-small", "full", "quick", "cpu-small,quick", "cpu-tables",
+                                    None])
 def test_shipped_configs_and_presets_validate(cls, name, preset):
     cfg = load_config(cls, f"experiment_{name}", preset=preset)
     assert cfg.experiment == name
@@ -114,6 +115,11 @@ def test_shipped_configs_and_presets_validate(cls, name, preset):
         assert (cfg.segmenter.channels, cfg.segmenter.steps) == ([4, 8], 3)
     if preset == "cpu-small,quick":  # quick changes only what it names
         assert cfg.segmenter.lr == 0.002
+    if preset == "cpu-tables":  # cpu-small with the paper's folds (and the plaque ceiling's steps)
+        small = load_config(cls, f"experiment_{name}", preset="cpu-small")
+        assert cfg.folds == 5 and cfg.threads == 1
+        assert cfg.segmenter.steps == (6000 if name == "plaque" else small.segmenter.steps)
+        assert cfg.segmenter.channels == small.segmenter.channels
 
 
 def test_qc_drops_rejected_synthetic_slices_only(cohort_dir, tmp_path):
