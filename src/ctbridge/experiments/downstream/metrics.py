@@ -76,6 +76,16 @@ def remove_small(mask: np.ndarray, min_voxels: int) -> np.ndarray:
     return keep[labels]
 
 
+def as_volumes(pred: np.ndarray, truth_instances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A boolean prediction and instance ids of the same shape as ``(z, y, x)`` arrays (a 2D
+    pair gets a slice axis)."""
+    pred = np.asarray(pred, bool)
+    truth = np.asarray(truth_instances)
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction {pred.shape} and truth {truth.shape} differ")
+    return (pred[None], truth[None]) if pred.ndim == 2 else (pred, truth)
+
+
 def detection_counts(pred: np.ndarray, truth_instances: np.ndarray) -> DetectionCounts:
     """Lesion-level counts of a binary prediction against ground-truth instance ids.
 
@@ -83,12 +93,7 @@ def detection_counts(pred: np.ndarray, truth_instances: np.ndarray) -> Detection
         pred: boolean prediction ``(z, y, x)`` (or 2D).
         truth_instances: int ids, 0 = background, one id per ground-truth lesion.
     """
-    pred = np.asarray(pred, bool)
-    truth = np.asarray(truth_instances)
-    if pred.shape != truth.shape:
-        raise ValueError(f"prediction {pred.shape} and truth {truth.shape} differ")
-    if pred.ndim == 2:
-        pred, truth = pred[None], truth[None]
+    pred, truth = as_volumes(pred, truth_instances)
     ids = np.unique(truth[truth > 0])
     hit = np.unique(truth[pred & (truth > 0)])
     components, n = ndimage.label(pred, structure=FULL_3D)

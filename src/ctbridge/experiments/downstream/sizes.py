@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from ctbridge.experiments.downstream.metrics import FULL_3D, ratio
+from ctbridge.experiments.downstream.metrics import FULL_3D, as_volumes, ratio
 
 
 @dataclass
@@ -75,12 +75,7 @@ def size_counts(pred: np.ndarray, truth_instances: np.ndarray, edges: Sequence[i
         truth_instances: int ids, 0 = background, one id per plaque.
         edges: increasing upper bin edges in voxels.
     """
-    pred = np.asarray(pred, bool)
-    truth = np.asarray(truth_instances)
-    if pred.shape != truth.shape:
-        raise ValueError(f"prediction {pred.shape} and truth {truth.shape} differ")
-    if pred.ndim == 2:
-        pred, truth = pred[None], truth[None]
+    pred, truth = as_volumes(pred, truth_instances)
     bins = len(edges) + 1
     on = truth > 0
     ids, sizes = np.unique(truth[on], return_counts=True)
