@@ -53,12 +53,15 @@ for kind in gmm_unit unit cyclegan; do
   fi
 done
 
+# the paper's order, each step of it, and how far from the oracle
+COMPARE='[[gmm_unit,baseline],[gmm_unit,unit],[unit,cyclegan],[cyclegan,baseline],[oracle,gmm_unit]]'
+
 for exp in plaque pancreas; do
   if has "$exp"; then
     stamp "experiment $exp ($FOLDS folds)"
     "$CTB" experiment "$exp" --data "$OUT/phantom_experiment" --out "$OUT/$exp" \
       --preset cpu-tables --set "folds=$FOLDS" --set "cache_dir=$OUT/synthetic" \
-      "${finished[@]}"
+      --set "comparisons=$COMPARE" "${finished[@]}"
     stamp "experiment $exp done"
   fi
 done
