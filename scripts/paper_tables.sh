@@ -11,6 +11,12 @@
 #
 # Every step resumes: a finished phantom, translator, or (row, fold) is not redone, so the
 # script can be stopped and started again, or run in parts (STEPS=translators, STEPS=plaque...).
+# Every job uses one thread, so on 2 cores run two streams (2.5 h here, against ~4.3 h in one):
+#   STEPS=phantoms bash scripts/paper_tables.sh
+#   OMP_NUM_THREADS=1 STEPS=translators bash scripts/paper_tables.sh &   # ~100 min
+#   STEPS=plaque bash scripts/paper_tables.sh   # baseline and oracle rows while they train
+# and run STEPS=plaque again, then STEPS=pancreas, as translators finish: each run adds the
+# rows of the translators finished by then.
 set -euo pipefail
 OUT=${1:-runs/tables}
 FOLDS=${2:-5}
