@@ -36,6 +36,12 @@ def test_three_domains_and_exclusion(phantom_like):
     assert "patient_004.nii.gz" not in names
 
 
+def test_a_holdout_that_names_no_patient_is_refused(phantom_like):
+    # without its extension the name matches no file: training would use the test patient
+    with pytest.raises(DataError, match="data.holdout names patient_004, which is not"):
+        domain_scans(phantom_like, ["nc", "arterial"], exclude=["patient_004"])
+
+
 def test_unknown_phase_is_named(phantom_like):
     with pytest.raises(DataError, match="phase 'delayed' not in this phantom"):
         domain_scans(phantom_like, ["nc", "delayed"])

@@ -135,6 +135,24 @@ def test_intensity_distribution_loss_is_weighted_and_off_at_zero():
                                rtol=1e-4, atol=1e-4)
 
 
+def test_change_tv_is_weighted_off_at_zero_and_zero_for_a_flat_change():
+    torch.manual_seed(0)
+    batch = {"nc": torch.randn(2, 1, 32, 32) * 0.02, "ce": torch.randn(2, 1, 32, 32) * 0.02}
+    totals = {}
+    for weight in (0.0, 2.0):
+        torch.manual_seed(1)
+        model = build_model(ModelConfig(width=0.125, n_components=3, lambda_change_tv=weight))
+        torch.manual_seed(2)  # the same latent draws for both weights
+        totals[weight] = model.generator_losses(batch)
+    assert "change_tv" not in totals[0.0]
+    tv = totals[2.0]["change_tv"]
+    assert float(tv) > 0.1  # the latent noise of training decodes to a blotchy change
+    torch.testing.assert_close(totals[2.0]["total"] - totals[0.0]["total"], 2.0 * tv * 2,
+                               rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="lambda_change_tv"):
+        ModelConfig(kind="cyclegan", lambda_change_tv=1.0)
+
+
 def test_cyclegan_refuses_the_intensity_distribution_loss():
     with pytest.raises(ValueError, match="lambda_histogram"):
         ModelConfig(kind="cyclegan", lambda_histogram=10.0)

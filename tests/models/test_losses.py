@@ -119,3 +119,33 @@ def test_masked_l1_averages_over_the_mask_only():
     mask = torch.tensor([True, True, False, False]).view(1, 1, 2, 2)
     assert float(L.masked_l1(x, x_hat, mask)) == pytest.approx(2.0)
     assert float(L.masked_l1(x, x_hat, torch.zeros_like(mask))) == 0.0
+
+
+def test_change_tv_prices_steps_on_flat_source_and_frees_them_at_its_edges():
+    unit = 0.01  # network units per HU
+    src = torch.zeros(1, 1, 16, 16)
+    src[..., 8:, :] = 2.0  # a 200-HU edge between two flat halves
+    lumen = torch.zeros_like(src)
+    lumen[..., 8:, :] = 2.5  # the bright half enhances evenly by 250 HU: a step at the edge
+    assert float(L.edge_aware_change_tv(src + lumen, src, unit=unit, edge=60.0)) < 1e-3
+    # the same 250 HU in a disk that ignores the edge: priced by its perimeter x height
+    yy, xx = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+    blob = (((yy - 3) ** 2 + (xx - 8) ** 2) <= 4).float()[None, None] * 2.5
+    tv_blob = float(L.edge_aware_change_tv(src + blob, src, unit=unit, edge=60.0))
+    steps_x = float((blob[..., :, 1:] - blob[..., :, :-1]).abs().mean()) / unit
+    steps_y = float((blob[..., 1:, :] - blob[..., :-1, :]).abs().mean()) / unit
+    assert tv_blob == pytest.approx(steps_x + steps_y, rel=1e-5)  # blob on flat source only
+    # a blurred step costs what the sharp one does (L1 on steps), the noise of a change more
+    ramp = torch.clamp((xx - 4) / 8, 0, 1)[None, None] * 2.5
+    sharp = (xx >= 8).float()[None, None] * 2.5
+    zero = torch.zeros_like(src)
+    assert float(L.edge_aware_change_tv(ramp, zero, unit=unit, edge=60.0)) == pytest.approx(
+        float(L.edge_aware_change_tv(sharp, zero, unit=unit, edge=60.0)), rel=1e-5)
+    noisy = sharp + 0.2 * torch.randn_like(sharp)
+    assert float(L.edge_aware_change_tv(noisy, zero, unit=unit, edge=60.0)) > 3 * float(
+        L.edge_aware_change_tv(sharp, zero, unit=unit, edge=60.0))
+    # gradients reach the translation only, never the source
+    fake = (src + blob).requires_grad_()
+    source = src.clone().requires_grad_()
+    L.edge_aware_change_tv(fake, source, unit=unit, edge=60.0).backward()
+    assert fake.grad is not None and source.grad is None

@@ -131,7 +131,8 @@ def domain_scans(
         log: where to say how patients were split (the training log).
 
     Raises:
-        DataError: a domain without scans, or a layout that fits neither form.
+        DataError: a domain without scans, a layout that fits neither form, or an ``exclude``
+            name that is no patient of the phantom.
     """
     root = Path(root)
     if not root.is_dir():
@@ -142,6 +143,10 @@ def domain_scans(
         common = set(phantom_patients(root, phases[0]))
         for phase in phases[1:]:
             common &= set(phantom_patients(root, phase))
+        unknown = sorted(set(exclude) - common)
+        if unknown:  # a misspelt hold-out would silently train on the test patients
+            raise DataError(f"{root}: data.holdout names {', '.join(unknown)}, which is not a "
+                            f"patient file of this phantom (e.g. {min(common, default='-')})")
         names = sorted(common - set(exclude))
         if len(names) < len(domains):
             raise DataError(f"{root}: {len(names)} patients for {len(domains)} domains; an "

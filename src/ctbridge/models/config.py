@@ -38,7 +38,8 @@ RETIRED: dict[str, Any] = {
     "d_norm": None, "gan_mode": "lsgan"}
 """Removed switches -> the value whose behaviour every model now has (``drop_retired``)."""
 UNIT_ONLY_OFF: dict[str, float] = {"lambda_histogram": 0.0, "lambda_keep_calcium": 0.0,
-                                   "lambda_keep_calcium_cycle": 0.0, "recon_hu_weight_cap": 1.0}
+                                   "lambda_keep_calcium_cycle": 0.0, "recon_hu_weight_cap": 1.0,
+                                   "lambda_change_tv": 0.0}
 """The (GMM-)UNIT recipe's terms and their 'off' value, CycleGAN's default and only value."""
 
 
@@ -123,6 +124,14 @@ class ModelConfig(BaseModel):
     keep_calcium_hu: float = Field(130.0, description=(
         "HU from which a non-contrast pixel is calcium or bone (Agatston's 130)"))
 
+    lambda_change_tv: float = Field(0.0, ge=0, description=(
+        "(GMM-)UNIT: weight of the total variation of each translation's change from its "
+        "source, steps weighted by how flat the source is there (models/losses.py, "
+        "edge_aware_change_tv): a homogeneous change in tissue homogeneous in the source, free "
+        "jumps at its edges; 0 = off, as in the paper and CycleGAN"))
+    change_tv_edge_hu: float = Field(60.0, gt=0, description=(
+        "source step (HU) above which the change may jump freely (lambda_change_tv)"))
+
     # ---------------------------------------------------------------- CycleGAN
     n_res_blocks: int = Field(9, ge=0, description="CycleGAN ResNet generator blocks (9 = 256px)")
     lambda_cycle: float = Field(10.0, ge=0, description="CycleGAN cycle-consistency weight")
@@ -167,6 +176,9 @@ class ModelConfig(BaseModel):
         lo, hi = self.histogram_window_hu
         if not lo < hi:
             raise ValueError(f"histogram_window_hu must be (low, high), got {lo, hi}")
+        if self.lambda_change_tv and self.kind == "cyclegan":
+            raise ValueError("lambda_change_tv is for (GMM-)UNIT; CycleGAN keeps its paper's "
+                             "losses")
         if self.recon_hu_weight_cap > 1 and self.kind == "cyclegan":
             raise ValueError("recon_hu_weight_cap is for (GMM-)UNIT; CycleGAN keeps its "
                              "paper's losses")

@@ -203,6 +203,8 @@ class GMMUNIT(TranslationModel):
         parts = {k: total.clone() for k in ("kl", "recon", "gan", "cycle_kl", "cycle_recon")}
         if c.lambda_histogram:
             parts["histogram"] = total.clone()
+        if c.lambda_change_tv:
+            parts["change_tv"] = total.clone()
         for name in ("keep_calcium", "keep_calcium_cycle"):
             if getattr(c, f"lambda_{name}"):
                 parts[name] = total.clone()
@@ -237,6 +239,11 @@ class GMMUNIT(TranslationModel):
                                                          cells=c.histogram_cells)
                     pair = pair + c.lambda_histogram * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
+                if c.lambda_change_tv:  # the change piecewise flat along the source's edges
+                    tv = L.edge_aware_change_tv(x_fake, x[src], edge=c.change_tv_edge_hu,
+                                                unit=self.scaler.soft_tissue_slope)
+                    pair = pair + c.lambda_change_tv * tv
+                    parts["change_tv"] = parts["change_tv"] + tv.detach() / (n * n_tgt)
                 if src == c.keep_calcium_from and (c.lambda_keep_calcium
                                                    or c.lambda_keep_calcium_cycle):
                     # calcium and bone do not enhance
