@@ -35,7 +35,8 @@ RETIRED: dict[str, Any] = {
     "gate_full_gradient": False, "output_gate_bias": 0.0, "histogram_by_source_rank": False,
     "histogram_scale_into": {}, "shortcut": "shuffle", "init": "identity",
     "residual_stages": True, "in_channels": 1, "posterior_std_init": 0.1, "norm": None,
-    "d_norm": None, "gan_mode": "lsgan"}
+    "d_norm": None, "gan_mode": "lsgan",
+    "change_tv_targets": None}
 """Removed switches -> the value whose behaviour every model now has (``drop_retired``)."""
 UNIT_ONLY_OFF: dict[str, float] = {"lambda_histogram": 0.0, "lambda_keep_calcium": 0.0,
                                    "lambda_keep_calcium_cycle": 0.0, "recon_hu_weight_cap": 1.0,
@@ -131,10 +132,6 @@ class ModelConfig(BaseModel):
         "jumps at its edges; 0 = off, as in the paper and CycleGAN"))
     change_tv_edge_hu: float = Field(60.0, gt=0, description=(
         "source step (HU) above which the change may jump freely (lambda_change_tv)"))
-    change_tv_targets: list[str] | None = Field(None, description=(
-        "the domains whose translations *into* them get lambda_change_tv; null = every domain. "
-        "[nc]: only out of contrast, where the contrast source shows the edges (lumen, renal "
-        "cortex) at which the change jumps"))
 
     # ---------------------------------------------------------------- CycleGAN
     n_res_blocks: int = Field(9, ge=0, description="CycleGAN ResNet generator blocks (9 = 256px)")
@@ -183,10 +180,6 @@ class ModelConfig(BaseModel):
         if self.lambda_change_tv and self.kind == "cyclegan":
             raise ValueError("lambda_change_tv is for (GMM-)UNIT; CycleGAN keeps its paper's "
                              "losses")
-        unknown = set(self.change_tv_targets or ()) - set(self.domains)
-        if unknown:
-            raise ValueError(f"change_tv_targets {sorted(unknown)} are not among the domains "
-                             f"{self.domains}")
         if self.recon_hu_weight_cap > 1 and self.kind == "cyclegan":
             raise ValueError("recon_hu_weight_cap is for (GMM-)UNIT; CycleGAN keeps its "
                              "paper's losses")

@@ -239,8 +239,7 @@ class GMMUNIT(TranslationModel):
                                                          cells=c.histogram_cells)
                     pair = pair + c.lambda_histogram * hist
                     parts["histogram"] = parts["histogram"] + hist.detach() / (n * n_tgt)
-                if c.lambda_change_tv and dst in (c.change_tv_targets or self.domains):
-                    # the change piecewise flat along the source's edges
+                if c.lambda_change_tv:  # the change piecewise flat along the source's edges
                     tv = L.edge_aware_change_tv(x_fake, x[src], edge=c.change_tv_edge_hu,
                                                 unit=self.scaler.soft_tissue_slope)
                     pair = pair + c.lambda_change_tv * tv
