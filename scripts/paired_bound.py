@@ -143,7 +143,7 @@ class PairedBoundTrainer(Trainer):
         assert self.sampler is not None
         factor = learning_rate_factor(step, self.config.optim.steps, self.config.optim.decay_start)
         for group in self.optimizers["g"].param_groups:
-            group["lr"] = self.base_lr["g"] * factor
+            group["lr"] = self.config.optim.lr * factor
         batch = {k: x.to(self.device, memory_format=self.memory_format)
                  for k, x in self.sampler.batch(step).items()}
         self.model.train()

@@ -88,3 +88,27 @@ def test_sampler_cuts_one_patient_at_one_place(paired_bound, cohort):
         gap_nc = scaler.to_hu(batch["target_nc"][i, 0].numpy()) - ce
         np.testing.assert_allclose(gap_ce, -gap_nc, atol=0.5)
     assert (sampler.batch(step=5)["nc"] == batch["nc"]).all()  # a pure function of the step
+
+
+def test_paired_training_runs_on_the_schedule_and_saves_a_checkpoint(paired_bound, cohort,
+                                                                      tmp_path):
+    from ctbridge.config import load_config
+    from ctbridge.training.config import TrainConfig
+
+    cfg = load_config(TrainConfig, "gmm_unit", overrides=[
+        "device=cpu", "model.width=0.125", "model.n_components=3", "data.batch_size=4",
+        "data.patch_size=16", "model.d_layers=2", "optim.steps=4", "optim.d_warmup_steps=0",
+        "optim.lr=0.001", "optim.decay_start=0", "log_every=1", "sample_every=1000",
+        "checkpoint_every=4", "tensorboard=false", "data.phase_of={ce: arterial}"])
+    run = tmp_path / "run"
+    trainer = paired_bound.PairedBoundTrainer(cfg, cohort, run, ["patient_000", "patient_001"],
+                                              progress=False)
+    trainer.run()
+    assert (run / "checkpoints" / "latest" / "model.safetensors").is_file()
+    lines = (run / "metrics.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    assert {"g/nc2ce", "g/ce2nc", "g/total", "lr"} <= set(header)
+    lrs = [float(r["lr"]) for r in rows]  # row k holds update k - 1: 1e-3 * (1 - (k - 1) / 4)
+    assert lrs == pytest.approx([0.001, 0.00075, 0.0005, 0.00025], rel=1e-6)
