@@ -131,7 +131,8 @@ class ModelConfig(BaseModel):
         "edge_aware_change_tv): a homogeneous change in tissue homogeneous in the source, free "
         "jumps at its edges; 0 = off, as in the paper and CycleGAN"))
     change_tv_edge_hu: float = Field(60.0, gt=0, description=(
-        "source step (HU) above which the change may jump freely (lambda_change_tv)"))
+        "lambda_change_tv: the source step (HU) that makes a jump of the change cheap (each "
+        "step weighted exp(-(source step / this)^2))"))
 
     # ---------------------------------------------------------------- CycleGAN
     n_res_blocks: int = Field(9, ge=0, description="CycleGAN ResNet generator blocks (9 = 256px)")
