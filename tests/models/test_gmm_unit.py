@@ -254,3 +254,36 @@ def test_losses_batched_into_one_call_per_network_equal_one_call_per_input(kind)
     assert len(grads1) == len(grads2) > 0
     for a, b in zip(grads1, grads2, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_pseudo_pair_reads_no_hidden_cue_and_drowns_it_in_known_noise():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(width=0.125, n_components=3, lambda_pseudo_pair=1.0,
+                                    pseudo_pair_noise_hu=20.0))
+    x_src = torch.randn(4, 1, 32, 32) * 0.02
+    x_fake = x_src.clone().requires_grad_(True)  # an identity translation
+    loss = model.pseudo_pair_loss(x_fake, x_src, None, "nc", "ce")
+    loss.backward()
+    loss = loss.detach()
+    assert x_fake.grad is None  # the way out gets no gradient: it cannot learn to hide cues
+    assert any(p.grad is not None for p in model.generator.parameters())
+    # at the identity start the way back returns its input, so the L1 is the noise's mean
+    # absolute value, sigma * sqrt(2 / pi), plus the latent noise of training (~0.01)
+    sigma = 20.0 * model.scaler.soft_tissue_slope
+    assert float(loss) == pytest.approx(sigma * math.sqrt(2 / math.pi), rel=0.25)
+    quiet = build_model(ModelConfig(width=0.125, n_components=3, lambda_pseudo_pair=1.0,
+                                    pseudo_pair_noise_hu=0.0))
+    clean = quiet.pseudo_pair_loss(x_src, x_src, None, "nc", "ce").detach()
+    assert float(clean) < 0.3 * float(loss)
+
+
+def test_pseudo_pair_is_logged_when_on_and_refused_by_cyclegan():
+    torch.manual_seed(0)
+    batch = {"nc": torch.randn(2, 1, 32, 32) * 0.02, "ce": torch.randn(2, 1, 32, 32) * 0.02}
+    totals = _losses_by_weight(batch, "lambda_pseudo_pair", (0.0, 5.0))
+    assert "pseudo_pair" not in totals[0.0]
+    assert float(totals[5.0]["pseudo_pair"]) > 0.0
+    assert float(totals[5.0]["total"]) > float(totals[0.0]["total"]) + 5.0 * float(
+        totals[5.0]["pseudo_pair"])  # both ordered pairs add it
+    with pytest.raises(ValueError, match="lambda_pseudo_pair"):
+        ModelConfig(kind="cyclegan", lambda_pseudo_pair=1.0)
