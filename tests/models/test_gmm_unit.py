@@ -287,3 +287,19 @@ def test_pseudo_pair_is_logged_when_on_and_refused_by_cyclegan():
         totals[5.0]["pseudo_pair"])  # both ordered pairs add it
     with pytest.raises(ValueError, match="lambda_pseudo_pair"):
         ModelConfig(kind="cyclegan", lambda_pseudo_pair=1.0)
+
+
+def test_pseudo_pair_squared_error_weighs_a_missed_lumen_above_the_noise():
+    torch.manual_seed(0)
+    x_src = torch.zeros(1, 1, 32, 32)
+    x_src[..., 12:20, 12:20] = 0.46  # a 270-HU lumen in model units
+    losses = {}
+    for error in ("l1", "squared"):
+        torch.manual_seed(1)
+        model = build_model(ModelConfig(width=0.125, n_components=1, lambda_pseudo_pair=1.0,
+                                        pseudo_pair_noise_hu=0.0, pseudo_pair_error=error))
+        missed = torch.zeros_like(x_src)  # the way back from an input with no lumen
+        losses[error] = float(model.pseudo_pair_loss(missed, x_src, None, "nc", "ce").detach())
+    # identity start: the error is the lumen (64 of 1024 pixels) plus the latent noise
+    assert losses["l1"] == pytest.approx(0.46 * 64 / 1024, abs=0.01)
+    assert losses["squared"] == pytest.approx(0.46 ** 2 * 64 / 1024, rel=0.1)

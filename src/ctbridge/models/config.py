@@ -144,6 +144,9 @@ class ModelConfig(BaseModel):
         "lambda_pseudo_pair: std (HU in soft tissue) of the Gaussian noise added to the "
         "detached translation (a scan's own noise): it drowns the faint cues a translation can "
         "hide"))
+    pseudo_pair_error: Literal["l1", "squared"] = Field("l1", description=(
+        "lambda_pseudo_pair: its error, the HU-aware L1 of the reconstruction or the squared "
+        "error (a missed lumen outweighs the noise of every other pixel; models/losses.py)"))
 
     # ---------------------------------------------------------------- CycleGAN
     n_res_blocks: int = Field(9, ge=0, description="CycleGAN ResNet generator blocks (9 = 256px)")

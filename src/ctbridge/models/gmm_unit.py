@@ -286,6 +286,8 @@ class GMMUNIT(TranslationModel):
             noisy = noisy + sigma * torch.randn_like(noisy)
         post, skips = self.encode(noisy, dst)
         back = self.decode(self.latent.sample(post), *skips, domain=src)
+        if self.config.pseudo_pair_error == "squared":
+            return L.squared_reconstruction_loss(x_src, back, weight)
         return L.reconstruction_loss(x_src, back, weight)
 
     def recon_weight(self, x: torch.Tensor) -> torch.Tensor | None:
