@@ -40,7 +40,7 @@ RETIRED: dict[str, Any] = {
 """Removed switches -> the value whose behaviour every model now has (``drop_retired``)."""
 UNIT_ONLY_OFF: dict[str, float] = {"lambda_histogram": 0.0, "lambda_keep_calcium": 0.0,
                                    "lambda_keep_calcium_cycle": 0.0, "recon_hu_weight_cap": 1.0,
-                                   "lambda_change_tv": 0.0, "lambda_pseudo_pair": 0.0}
+                                   "lambda_change_tv": 0.0}
 """The (GMM-)UNIT recipe's terms and their 'off' value, CycleGAN's default and only value."""
 
 
@@ -133,20 +133,6 @@ class ModelConfig(BaseModel):
     change_tv_edge_hu: float = Field(60.0, gt=0, description=(
         "lambda_change_tv: the source step (HU) that makes a jump of the change cheap (each "
         "step weighted exp(-(source step / this)^2))"))
-    lambda_pseudo_pair: float = Field(0.0, ge=0, description=(
-        "(GMM-)UNIT: weight of a second way back that cannot read hidden cues: each "
-        "translation x_i->j, detached and given pseudo_pair_noise_hu of fresh noise, is "
-        "translated back and compared with x_i (HU-aware L1). The way back then learns from a "
-        "pair whose answer is known at every pixel (a real contrast patch behind a "
-        "non-contrast-looking input) where to put the enhancement (docs/method.md); 0 = off, "
-        "as in the paper and CycleGAN"))
-    pseudo_pair_noise_hu: float = Field(15.0, ge=0, description=(
-        "lambda_pseudo_pair: std (HU in soft tissue) of the Gaussian noise added to the "
-        "detached translation (a scan's own noise): it drowns the faint cues a translation can "
-        "hide"))
-    pseudo_pair_error: Literal["l1", "squared"] = Field("l1", description=(
-        "lambda_pseudo_pair: its error, the HU-aware L1 of the reconstruction or the squared "
-        "error (a missed lumen outweighs the noise of every other pixel; models/losses.py)"))
 
     # ---------------------------------------------------------------- CycleGAN
     n_res_blocks: int = Field(9, ge=0, description="CycleGAN ResNet generator blocks (9 = 256px)")
@@ -194,9 +180,6 @@ class ModelConfig(BaseModel):
             raise ValueError(f"histogram_window_hu must be (low, high), got {lo, hi}")
         if self.lambda_change_tv and self.kind == "cyclegan":
             raise ValueError("lambda_change_tv is for (GMM-)UNIT; CycleGAN keeps its paper's "
-                             "losses")
-        if self.lambda_pseudo_pair and self.kind == "cyclegan":
-            raise ValueError("lambda_pseudo_pair is for (GMM-)UNIT; CycleGAN keeps its paper's "
                              "losses")
         if self.recon_hu_weight_cap > 1 and self.kind == "cyclegan":
             raise ValueError("recon_hu_weight_cap is for (GMM-)UNIT; CycleGAN keeps its "

@@ -205,8 +205,6 @@ class GMMUNIT(TranslationModel):
             parts["histogram"] = total.clone()
         if c.lambda_change_tv:
             parts["change_tv"] = total.clone()
-        if c.lambda_pseudo_pair:
-            parts["pseudo_pair"] = total.clone()
         for name in ("keep_calcium", "keep_calcium_cycle"):
             if getattr(c, f"lambda_{name}"):
                 parts[name] = total.clone()
@@ -246,10 +244,6 @@ class GMMUNIT(TranslationModel):
                                                 unit=self.scaler.soft_tissue_slope)
                     pair = pair + c.lambda_change_tv * tv
                     parts["change_tv"] = parts["change_tv"] + tv.detach() / (n * n_tgt)
-                if c.lambda_pseudo_pair:  # the way back from a translation without its cues
-                    pseudo = self.pseudo_pair_loss(x_fake, x[src], weight[src], src, dst)
-                    pair = pair + c.lambda_pseudo_pair * pseudo
-                    parts["pseudo_pair"] = parts["pseudo_pair"] + pseudo.detach() / (n * n_tgt)
                 if src == c.keep_calcium_from and (c.lambda_keep_calcium
                                                    or c.lambda_keep_calcium_cycle):
                     # calcium and bone do not enhance
@@ -267,28 +261,6 @@ class GMMUNIT(TranslationModel):
                 parts["cycle_kl"] = parts["cycle_kl"] + kl_back.detach() / (n * n_tgt)
                 parts["cycle_recon"] = parts["cycle_recon"] + cyc.detach() / (n * n_tgt)
         return {"total": total, **parts}
-
-    def pseudo_pair_loss(self, x_fake: torch.Tensor, x_src: torch.Tensor,
-                         weight: torch.Tensor | None, src: str, dst: str) -> torch.Tensor:
-        """L1(x_src, G_src(z ~ q_dst(z | sg(x_src->dst) + noise))): the cycle's way back, taught
-        on an input that carries nothing the forward translation could hide.
-
-        The cycle's gradient runs through x_src->dst, so the way out may keep faint traces of
-        where the lumen was (a brighter centre) and the way back read them instead of learning
-        the anatomy. Detached and re-noised, the translation of a real contrast patch is a
-        non-contrast-looking input whose answer, the real patch, is known at every pixel: what
-        a non-contrast -> contrast translator must learn and the distribution loss cannot say
-        (where, not how much).
-        """
-        sigma = self.config.pseudo_pair_noise_hu * self.scaler.soft_tissue_slope
-        noisy = x_fake.detach()
-        if sigma:
-            noisy = noisy + sigma * torch.randn_like(noisy)
-        post, skips = self.encode(noisy, dst)
-        back = self.decode(self.latent.sample(post), *skips, domain=src)
-        if self.config.pseudo_pair_error == "squared":
-            return L.squared_reconstruction_loss(x_src, back, weight)
-        return L.reconstruction_loss(x_src, back, weight)
 
     def recon_weight(self, x: torch.Tensor) -> torch.Tensor | None:
         """Per-pixel weight of the reconstruction and cycle L1 on the real image ``x``: HU per
