@@ -36,7 +36,8 @@ RETIRED: dict[str, Any] = {
     "histogram_scale_into": {}, "shortcut": "shuffle", "init": "identity",
     "residual_stages": True, "in_channels": 1, "posterior_std_init": 0.1, "norm": None,
     "d_norm": None, "gan_mode": "lsgan",
-    "change_tv_targets": None}
+    "change_tv_targets": None, "lambda_pseudo_pair": 0.0, "pseudo_pair_noise_hu": 15.0,
+    "pseudo_pair_error": "l1"}
 """Removed switches -> the value whose behaviour every model now has (``drop_retired``)."""
 UNIT_ONLY_OFF: dict[str, float] = {"lambda_histogram": 0.0, "lambda_keep_calcium": 0.0,
                                    "lambda_keep_calcium_cycle": 0.0, "recon_hu_weight_cap": 1.0,
