@@ -105,7 +105,10 @@ def test_removed_switches_load_at_their_kept_value_and_are_refused_otherwise():
     from ctbridge.errors import ConfigError
     from ctbridge.training.config import TrainConfig
 
-    assert ModelConfig(init="identity", output_gate="none") == ModelConfig()
+    assert ModelConfig(init="identity", output_gate="none", lambda_pseudo_pair=0.0,
+                       pseudo_pair_error="l1") == ModelConfig()
+    with pytest.raises(ConfigError, match="lambda_pseudo_pair = 100.0: this switch was removed"):
+        ModelConfig(lambda_pseudo_pair=100.0)
     cfg = load_config(TrainConfig, "gmm_unit", overrides=["optim.lr_d=null",
                                                           "optim.ema_decay=0"])
     assert "lr_d" not in cfg.optim.model_dump()
